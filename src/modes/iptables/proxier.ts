@@ -3,6 +3,7 @@ import type { Logger } from '../../util/log.js';
 import type { ProxyMetrics } from '../../server/metrics.js';
 import type { Proxier, SyncReport, SyncRequest } from '../../sync/proxier.js';
 import type { IPFamily } from '../../model/ip.js';
+import type { NodeInfo } from '../../model/node.js';
 import { iptablesJumpRules } from './jumps.js';
 import { ChainNames, KUBE_PROXY_CANARY } from './naming.js';
 import { generateIptablesRules, LARGE_CLUSTER_ENDPOINTS_THRESHOLD, type IptablesRuleConfig } from './rules.js';
@@ -20,8 +21,8 @@ export interface IptablesKernel {
 export interface IptablesProxierOptions {
   readonly family: IPFamily;
   readonly kernel: IptablesKernel;
-  /** Rule configuration; `topology` is refreshed from each sync's node. */
-  readonly config: Omit<IptablesRuleConfig, 'topology'>;
+  /** Rule configuration for the node as the sync sees it (addresses, labels, pod CIDRs). */
+  readonly ruleConfig: (node: NodeInfo) => IptablesRuleConfig;
   readonly syncPeriodMs: number;
   readonly log: Logger;
   readonly metrics?: ProxyMetrics;
@@ -86,7 +87,7 @@ export class IptablesProxier implements Proxier {
     const fam = this.family;
     const m = this.opts.metrics;
     const started = performance.now();
-    const config: IptablesRuleConfig = { ...this.opts.config, topology: { nodeName: node.name, zone: node.zone } };
+    const config = this.opts.ruleConfig(node);
 
     if (full) {
       for (const jump of iptablesJumpRules(false)) await this.opts.kernel.ensureChain(jump.table, jump.to);

@@ -1,0 +1,223 @@
+import { writeFile } from 'node:fs/promises';
+import { stringify } from 'yaml';
+import { applyFlags, parseFlags, usage, UsageError } from './flags.js';
+import { ConfigFileError, loadConfigurationFile } from '../config/file.js';
+import { defaultConfiguration, defaultExtraOptions, type ExtraOptions, type KubeProxyConfiguration } from '../config/types.js';
+import { validateConfiguration } from '../config/validate.js';
+import { runtimeSettings, type RuntimeSettings } from '../config/runtime.js';
+import { createLogger, levelForVerbosity, type Logger } from '../util/log.js';
+import { ChangeTracker } from '../model/tracker.js';
+import { ProxyMetrics } from '../server/metrics.js';
+import { ProxyHealth } from '../server/proxy-health.js';
+import { HealthServer } from '../server/health-server.js';
+import { MetricsServer } from '../server/metrics-server.js';
+import { ServiceHealthServer } from '../server/service-health.js';
+import { SyncController } from '../sync/controller.js';
+import type { Proxier } from '../sync/proxier.js';
+import { modeDefinition, registeredModes } from '../modes/registry.js';
+import { ManifestSource } from '../sources/manifests.js';
+import { trackerSink } from '../sources/tracker-sink.js';
+import { startKubernetesSource, type RunningSource } from '../sources/start.js';
+import { splitHostPort } from '../server/http.js';
+
+export const VERSION = '0.1.0';
+
+/** Exit codes: 0 done, 1 runtime failure (e.g. --once sync failed), 2 bad flags or configuration. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+export interface AppIO {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+}
+
+const processIO: AppIO = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+};
+
+export interface LoadedConfiguration {
+  readonly config: KubeProxyConfiguration;
+  readonly extra: ExtraOptions;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Flags, then the config file they name, then the flags again on top: values given on the
+ * command line win over the file, as with upstream's flag-over-file precedence.
+ */
+export async function loadConfiguration(argv: readonly string[]): Promise<LoadedConfiguration | 'help' | 'version'> {
+  const flags = parseFlags(argv);
+  if (flags.help) return 'help';
+  if (flags.version) return 'version';
+  const extra = defaultExtraOptions();
+  let config = defaultConfiguration();
+  applyFlags(flags, config, extra);
+  if (extra.configFile) {
+    config = await loadConfigurationFile(extra.configFile);
+    applyFlags(flags, config, extra);
+  }
+  if (extra.dryRun) extra.once = true;
+  const errors = validateConfiguration(config, extra);
+  if (errors.length) {
+    throw new UsageError(`invalid configuration: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
+  }
+  return { config, extra, warnings: flags.warnings };
+}
+
+export async function main(argv: readonly string[], io: AppIO = processIO): Promise<number> {
+  let loaded: LoadedConfiguration | 'help' | 'version';
+  try {
+    loaded = await loadConfiguration(argv);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigFileError) {
+      io.stderr(`kube-proxy-ts: ${err.message}\nRun 'kube-proxy-ts --help' for usage.\n`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (loaded === 'help') {
+    io.stdout(usage());
+    return EXIT_OK;
+  }
+  if (loaded === 'version') {
+    io.stdout(`kube-proxy-ts ${VERSION}\n`);
+    return EXIT_OK;
+  }
+  const { config, extra } = loaded;
+  const log = createLogger({ level: levelForVerbosity(config.logging.verbosity), format: extra.logFormat });
+  for (const w of loaded.warnings) log.warn(w);
+
+  if (extra.writeConfigTo) {
+    await writeFile(extra.writeConfigTo, stringify(config));
+    log.info({ path: extra.writeConfigTo }, 'Wrote the effective configuration');
+    return EXIT_OK;
+  }
+  const settings = runtimeSettings(config);
+  if (extra.cleanup) return cleanupAll(settings, extra, log);
+  return runProxy(config, settings, extra, log, io);
+}
+
+/** --cleanup: every mode removes what it made, for every family; exit non-zero if any failed. */
+async function cleanupAll(settings: RuntimeSettings, extra: ExtraOptions, log: Logger): Promise<number> {
+  let failed = false;
+  for (const mode of registeredModes()) {
+    try {
+      log.info(await modeDefinition(mode)!.cleanup(settings.families, extra));
+    } catch (err) {
+      failed = true;
+      log.error({ mode, err: String(err) }, 'Cleanup failed');
+    }
+  }
+  return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+async function runProxy(config: KubeProxyConfiguration, settings: RuntimeSettings, extra: ExtraOptions, log: Logger, io: AppIO): Promise<number> {
+  const mode = modeDefinition(settings.mode);
+  if (!mode) {
+    log.error({ mode: settings.mode }, 'Proxy mode is not available');
+    return EXIT_USAGE;
+  }
+  log.info({ mode: settings.mode, node: settings.nodeName, families: settings.families, source: extra.manifests ? 'manifests' : 'kubernetes' }, 'Starting kube-proxy-ts');
+
+  if (!extra.dryRun) {
+    // Upstream's platformCleanup: leftovers of the other modes go before the first sync.
+    for (const other of registeredModes()) {
+      if (other === settings.mode) continue;
+      try {
+        const summary = await modeDefinition(other)!.cleanup(settings.families, extra, settings.mode);
+        log.debug({ mode: other, summary }, 'Removed leftovers of another proxy mode');
+      } catch (err) {
+        log.warn({ mode: other, err: String(err) }, 'Could not remove leftovers of another proxy mode');
+      }
+    }
+  }
+
+  const metrics = new ProxyMetrics();
+  const health = new ProxyHealth(2 * settings.syncPeriodMs);
+  const tracker = new ChangeTracker({
+    nodeName: settings.nodeName,
+    startTimeMs: Date.now(),
+    onInvalid: (kind, name, reason) => {
+      metrics.invalidObjectsTotal.inc({ kind });
+      log.warn({ kind, name, reason }, 'Skipping an invalid object; other objects are unaffected');
+    },
+  });
+  let controller!: SyncController;
+  const proxiers: Proxier[] = [];
+  for (const family of settings.families) {
+    proxiers.push(
+      await mode.create({ settings, extra, family, log, metrics, requestSync: () => controller.requestSync(), write: io.stdout }),
+    );
+  }
+  const serviceHealth = extra.once
+    ? undefined
+    : new ServiceHealthServer(() => (settings.families.includes('IPv6') ? ['::'] : ['0.0.0.0']), () => health.status().healthy, log);
+  controller = new SyncController({
+    tracker,
+    proxiers,
+    minSyncPeriodMs: settings.minSyncPeriodMs,
+    syncPeriodMs: settings.syncPeriodMs,
+    log,
+    health,
+    metrics,
+    hooks: serviceHealth ? { syncServiceHealth: (s, l) => serviceHealth.sync(s, l) } : {},
+  });
+  const sink = trackerSink(tracker, controller, metrics);
+
+  let source: RunningSource;
+  if (extra.manifests) {
+    const manifests = new ManifestSource({ dir: extra.manifests, nodeName: settings.nodeName, sink, log });
+    source = { stop: () => manifests.stop(), ready: manifests.start() };
+  } else {
+    source = await startKubernetesSource({ config, extra, settings, sink, log });
+  }
+
+  if (extra.once) {
+    try {
+      await source.ready;
+      if (!controller.initialized) throw new Error('Services and EndpointSlices were not received');
+      const outcome = await controller.syncNow();
+      if (!outcome.ok) throw outcome.error;
+      log.info({ services: tracker.current().families.IPv4.servicePorts.size + tracker.current().families.IPv6.servicePorts.size }, 'One sync done');
+      return EXIT_OK;
+    } catch (err) {
+      log.error({ err: String(err) }, 'The sync failed');
+      return EXIT_FAILURE;
+    } finally {
+      await source.stop();
+      await controller.stop();
+    }
+  }
+
+  const healthServer = new HealthServer({ bindAddress: config.healthzBindAddress, health, metrics, nodeEligible: () => tracker.nodeInfo().eligible });
+  const metricsServer = new MetricsServer({ bindAddress: config.metricsBindAddress, metrics, proxyMode: settings.mode, configz: () => config });
+  for (const [name, server, address] of [
+    ['health', healthServer, config.healthzBindAddress],
+    ['metrics', metricsServer, config.metricsBindAddress],
+  ] as const) {
+    if (!address || splitHostPort(address).port === 0) continue;
+    try {
+      await server.start();
+    } catch (err) {
+      log.error({ err: String(err), address }, `Failed to start the ${name} server`);
+      if (config.bindAddressHardFail) return EXIT_FAILURE;
+    }
+  }
+  controller.start();
+
+  // SIGTERM leaves the rules in place, as upstream: traffic keeps flowing while we restart.
+  await new Promise<void>((resolve) => {
+    const done = (signal: string): void => {
+      log.info({ signal }, 'Shutting down; rules stay in place');
+      resolve();
+    };
+    process.once('SIGTERM', () => done('SIGTERM'));
+    process.once('SIGINT', () => done('SIGINT'));
+  });
+  await source.stop();
+  await controller.stop();
+  await Promise.all([healthServer.stop(), metricsServer.stop(), serviceHealth?.stop()]);
+  return EXIT_OK;
+}

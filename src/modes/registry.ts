@@ -1,0 +1,70 @@
+import type { ExtraOptions } from '../config/types.js';
+import type { RuntimeSettings } from '../config/runtime.js';
+import type { IPFamily } from '../model/ip.js';
+import type { ProxyMetrics } from '../server/metrics.js';
+import type { Logger } from '../util/log.js';
+import type { Proxier, ProxyMode } from '../sync/proxier.js';
+import { createIptablesProxier } from './iptables/factory.js';
+import { cleanupIptables } from './iptables/cleanup.js';
+import { cleanupNftables } from './nftables/cleanup.js';
+
+/** Everything a mode needs to build its proxier for one family. */
+export interface ModeContext {
+  readonly settings: RuntimeSettings;
+  readonly extra: ExtraOptions;
+  readonly family: IPFamily;
+  readonly log: Logger;
+  readonly metrics: ProxyMetrics | undefined;
+  /** Ask the sync loop for a sync soon. */
+  readonly requestSync: () => void;
+  /** Where --dry-run output goes. */
+  readonly write: (text: string) => void;
+}
+
+export type ProxierFactory = (ctx: ModeContext) => Promise<Proxier>;
+
+/**
+ * A mode's cleanup: removes what it created, for every family; resolves with a summary.
+ * `switchingTo` is set when another mode is starting (upstream's platformCleanup) and the
+ * cleanup may keep what that mode will rewrite anyway; undefined means `--cleanup`: remove all.
+ */
+export type ModeCleanup = (families: readonly IPFamily[], extra: ExtraOptions, switchingTo?: ProxyMode) => Promise<string>;
+
+export interface ModeDefinition {
+  readonly create: ProxierFactory;
+  readonly cleanup: ModeCleanup;
+}
+
+const iptablesMode: ModeDefinition = {
+  create: createIptablesProxier,
+  cleanup: async (families, extra, switchingTo) => {
+    let n = 0;
+    for (const f of families) n += await cleanupIptables(f, {}, extra.iptablesBackend, { keepSharedWithIpvs: switchingTo === 'ipvs' });
+    return `iptables: removed ${n} chains`;
+  },
+};
+
+const nftablesCleanupOnly: ModeDefinition = {
+  create: async () => {
+    throw new Error('nftables mode is not available in this build');
+  },
+  cleanup: async (families) => `nftables: removed ${await cleanupNftables(families)} tables`,
+};
+
+const modes = new Map<ProxyMode, ModeDefinition>([
+  ['iptables', iptablesMode],
+  ['nftables', nftablesCleanupOnly],
+]);
+
+/** Modes register here so the CLI, cleanup and mode switching see every mode. */
+export function registerMode(mode: ProxyMode, def: ModeDefinition): void {
+  modes.set(mode, def);
+}
+
+export function modeDefinition(mode: ProxyMode): ModeDefinition | undefined {
+  return modes.get(mode);
+}
+
+export function registeredModes(): ProxyMode[] {
+  return [...modes.keys()];
+}

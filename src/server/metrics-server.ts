@@ -1,0 +1,50 @@
+import type { Server } from 'node:http';
+import { close, listen, sendJSON, splitHostPort } from './http.js';
+import type { ProxyMetrics } from './metrics.js';
+
+export interface MetricsServerOptions {
+  readonly bindAddress: string;
+  readonly metrics: ProxyMetrics;
+  readonly proxyMode: string;
+  /** The effective configuration, served on /configz. */
+  readonly configz: () => unknown;
+}
+
+/** /metrics, /healthz ("ok"), /proxyMode and /configz on metricsBindAddress (default 127.0.0.1:10249). */
+export class MetricsServer {
+  private server: Server | undefined;
+
+  constructor(private readonly opts: MetricsServerOptions) {}
+
+  async start(): Promise<void> {
+    const { host, port } = splitHostPort(this.opts.bindAddress);
+    this.server = await listen(async (req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/metrics') {
+        const body = await this.opts.metrics.registry.metrics();
+        res.writeHead(200, { 'Content-Type': this.opts.metrics.registry.contentType });
+        res.end(body);
+      } else if (path === '/healthz') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('ok');
+      } else if (path === '/proxyMode') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end(this.opts.proxyMode);
+      } else if (path === '/configz') {
+        sendJSON(res, 200, { kubeproxy: this.opts.configz() });
+      } else {
+        res.writeHead(404, { 'Content-Type': 'text/plain' });
+        res.end('404 page not found\n');
+      }
+    }, host, port);
+  }
+
+  address(): { port: number } | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? { port: a.port } : undefined;
+  }
+
+  stop(): Promise<void> {
+    return close(this.server);
+  }
+}
