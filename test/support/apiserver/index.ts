@@ -12,3 +12,4 @@ export { service, endpointSlice, node, KUBE_PROXY_LABEL_SELECTOR, type ServiceSp
 export { InformerProbe, type InformerRecord } from './informer-probe.js';
 export { ApiError } from './status.js';
 export { pollUntil } from './poll.js';
+export { kubeConfigFrom, serviceInformer, endpointSliceInformer, nodeInformer, type InformerOptions } from './kube-clients.js';

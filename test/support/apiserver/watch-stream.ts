@@ -148,6 +148,8 @@ export class WatchStream {
 
   /** An ERROR event carrying a Status (e.g. 410 Expired), then the end of the stream, as the real server does. */
   sendErrorAndClose(status: StatusBody): void {
+    // Explicitly requested, so it reaches the client even on a stalled stream.
+    this.stalled = false;
     this.sendRaw({ type: 'ERROR', object: status });
     this.close();
   }
