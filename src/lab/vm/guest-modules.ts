@@ -1,0 +1,107 @@
+/**
+ * The kernel modules the guest loads at boot. Names that are built into a given kernel are skipped
+ * and names it lacks are reported, so the list can name everything the lab may touch. Anything not
+ * listed still loads on demand: the guest's kernel calls the host's modprobe on the shared module tree.
+ */
+
+/** Needed before the host's root can be mounted: virtio-pci transport, 9p, and overlayfs. */
+export const bootModules: readonly string[] = [
+  'virtio_pci',
+  'virtio_ring',
+  'virtio',
+  'netfs',
+  'fscache',
+  '9pnet',
+  '9pnet_virtio',
+  '9p',
+  'overlay',
+];
+
+/** What the proxy's modes and the lab use, loaded up front so the first test does not pay for it. */
+export const labModules: readonly string[] = [
+  // libcrc32c asks the crypto layer for "crc32c" by alias, which insmod cannot resolve: provide it first.
+  'crc32c_generic',
+  'libcrc32c',
+  // Links the lab builds.
+  'dummy',
+  'veth',
+  'bridge',
+  'br_netfilter',
+  // Connection tracking and NAT.
+  'nf_conntrack',
+  'nf_conntrack_netlink',
+  'nf_nat',
+  'nf_reject_ipv4',
+  'nf_reject_ipv6',
+  // IPVS and every scheduler kube-proxy can be configured with.
+  'ip_vs',
+  'ip_vs_rr',
+  'ip_vs_wrr',
+  'ip_vs_lc',
+  'ip_vs_wlc',
+  'ip_vs_lblc',
+  'ip_vs_lblcr',
+  'ip_vs_sh',
+  'ip_vs_dh',
+  'ip_vs_sed',
+  'ip_vs_nq',
+  'ip_vs_mh',
+  'ip_vs_fo',
+  'ip_vs_ovf',
+  // nf_tables (the nftables mode and iptables-nft).
+  'nfnetlink',
+  'nf_tables',
+  'nft_compat',
+  'nft_chain_nat',
+  'nft_ct',
+  'nft_nat',
+  'nft_masq',
+  'nft_redir',
+  'nft_numgen',
+  'nft_hash',
+  'nft_limit',
+  'nft_objref',
+  'nft_fib',
+  'nft_fib_inet',
+  'nft_fib_ipv4',
+  'nft_fib_ipv6',
+  'nft_reject',
+  'nft_reject_inet',
+  // x_tables (iptables-legacy and the matches iptables-nft translates through nft_compat).
+  'x_tables',
+  'ip_tables',
+  'ip6_tables',
+  'iptable_filter',
+  'iptable_nat',
+  'iptable_mangle',
+  'iptable_raw',
+  'ip6table_filter',
+  'ip6table_nat',
+  'ip6table_mangle',
+  'ip6table_raw',
+  'xt_addrtype',
+  'xt_comment',
+  'xt_conntrack',
+  'xt_mark',
+  'xt_MASQUERADE',
+  'xt_multiport',
+  'xt_nat',
+  'xt_physdev',
+  'xt_recent',
+  'xt_REDIRECT',
+  'xt_set',
+  'xt_state',
+  'xt_statistic',
+  'xt_tcpudp',
+  'xt_ipvs',
+  // ipsets the IPVS mode builds.
+  'ip_set',
+  'ip_set_bitmap_port',
+  'ip_set_hash_ip',
+  'ip_set_hash_ipport',
+  'ip_set_hash_ipportip',
+  'ip_set_hash_ipportnet',
+  'ip_set_hash_net',
+  'ip_set_hash_netport',
+  'ip_set_list_set',
+];
