@@ -13,3 +13,4 @@ export { InformerProbe, type InformerRecord } from './informer-probe.js';
 export { ApiError } from './status.js';
 export { pollUntil } from './poll.js';
 export { kubeConfigFrom, serviceInformer, endpointSliceInformer, nodeInformer, type InformerOptions } from './kube-clients.js';
+export { rawRequest, RawWatch, type RawTarget, type RawResponse, type RawWatchEvent } from './raw-client.js';

@@ -56,7 +56,7 @@ function parseNonNegativeInteger(name: string, text: string | null): number | un
   return Number(text);
 }
 
-function consistencyFor(rv: string | undefined, match: string | undefined, limit: number | undefined, continueToken: string | undefined, watch: boolean): ReadConsistency {
+function consistencyFor(rv: string | undefined, match: string | undefined, limit: number | undefined, continueToken: string | undefined): ReadConsistency {
   if (match !== undefined && match !== 'Exact' && match !== 'NotOlderThan') {
     throw invalidListOptions('resourceVersionMatch', `Unsupported value: "${match}": supported values: "Exact", "NotOlderThan", ""`);
   }
@@ -76,8 +76,8 @@ function consistencyFor(rv: string | undefined, match: string | undefined, limit
   const resourceVersion = parseResourceVersion(rv);
   if (match === 'Exact') return { kind: 'exact', resourceVersion };
   if (match === 'NotOlderThan') return { kind: 'notOlderThan', resourceVersion };
-  // Without a match: a paginated list is an exact read, anything else "not older than" (watch starts after it).
-  return limit !== undefined && limit > 0 && !watch ? { kind: 'exact', resourceVersion } : { kind: 'notOlderThan', resourceVersion };
+  // Without a match: a paginated list is an exact read, anything else "not older than".
+  return limit !== undefined && limit > 0 ? { kind: 'exact', resourceVersion } : { kind: 'notOlderThan', resourceVersion };
 }
 
 export function parseReadOptions(query: URLSearchParams, type: ResourceType, forceWatch = false): ReadOptions {
@@ -104,7 +104,8 @@ export function parseReadOptions(query: URLSearchParams, type: ResourceType, for
     labelSelector: parseLabelSelector(query.get('labelSelector') ?? undefined),
     fieldSelector: parseFieldSelector(query.get('fieldSelector') ?? undefined, type.extraSelectableFields),
     limit,
-    consistency: consistencyFor(rv, match, limit, watch ? undefined : continueToken, watch),
+    // Watches have their own rules (above); where they start is decided from resourceVersion alone.
+    consistency: watch ? { kind: 'mostRecent' } : consistencyFor(rv, match, limit, continueToken),
     resourceVersion: rv,
     watch,
     allowWatchBookmarks,

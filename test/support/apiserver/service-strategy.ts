@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   allocateClusterIp,
   allocateNodePort,
@@ -183,6 +184,10 @@ export function serviceStrategy(cidrs: ServiceCidrs = DEFAULT_SERVICE_CIDRS): Re
         spec.clusterIPs ??= before.clusterIPs;
         spec.ipFamilies ??= before.ipFamilies;
         spec.ipFamilyPolicy ??= before.ipFamilyPolicy;
+      }
+      // Old clients change only clusterIP; like the real server, carry that into clusterIPs so validation sees it.
+      if (spec.clusterIP && spec.clusterIPs && spec.clusterIPs[0] !== spec.clusterIP && isDeepStrictEqual(spec.clusterIPs, before.clusterIPs)) {
+        spec.clusterIPs = [spec.clusterIP, ...spec.clusterIPs.slice(1)];
       }
       defaultPorts(spec);
       defaultPolicies(spec);
