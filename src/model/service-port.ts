@@ -104,10 +104,10 @@ export function parseService(svc: Service): ServiceParseResult {
   const primary = spec.clusterIP;
   if (primary === undefined || primary === '' || primary === 'None') return { kind: 'ignored', reason: 'headless service' };
 
-  const clusterIPs = canonicalAddresses(spec.clusterIPs ?? [primary], 'spec.clusterIPs');
-  if ('error' in clusterIPs) return { kind: 'invalid', reason: clusterIPs.error };
   const primaryIP = canonicalIP(primary);
   if (!primaryIP) return { kind: 'invalid', reason: `spec.clusterIP ${JSON.stringify(primary)} is not an IP` };
+  const clusterIPs = canonicalAddresses(spec.clusterIPs ?? [primary], 'spec.clusterIPs');
+  if ('error' in clusterIPs) return { kind: 'invalid', reason: clusterIPs.error };
   const families = spec.ipFamilies ?? [];
   if (!Array.isArray(families) || families.some((f) => f !== 'IPv4' && f !== 'IPv6')) {
     return { kind: 'invalid', reason: `spec.ipFamilies ${JSON.stringify(families)} is not a list of IPv4/IPv6` };
