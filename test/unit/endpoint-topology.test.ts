@@ -2,7 +2,7 @@ import t from 'tap';
 import { mergeSlices, parseEndpointSlice, type Endpoint } from '../../src/model/endpoint.js';
 import { categorizeEndpoints } from '../../src/model/topology.js';
 import { parseService, type ServicePort } from '../../src/model/service-port.js';
-import { service, slice, p80 } from './model-fixtures.js';
+import { service, slice, p80 } from '../support/unit/model-fixtures.js';
 
 const NODE = { nodeName: 'test-node', zone: 'zone-a' };
 const OPTS = { preferSameNode: true };

@@ -3,7 +3,7 @@ import { ChangeTracker } from '../../src/model/tracker.js';
 import { computeProbability, generateIptablesRules, type IptablesRuleConfig } from '../../src/modes/iptables/rules.js';
 import { ChainNames } from '../../src/modes/iptables/naming.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
-import { service, slice, p80 } from './model-fixtures.js';
+import { service, slice, p80 } from '../support/unit/model-fixtures.js';
 
 const config: IptablesRuleConfig = {
   family: 'IPv4',

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { BoundedFrequencyRunner } from '../../src/sync/runner.js';
-import { FakeClock, flush } from './fake-clock.js';
+import { FakeClock, flush } from '../support/unit/fake-clock.js';
 
 function setup(fn: () => Promise<void> = async () => {}) {
   const clock = new FakeClock();

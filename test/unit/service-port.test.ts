@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseService, externallyAccessible, usesClusterEndpoints, usesLocalEndpoints } from '../../src/model/service-port.js';
-import { service, p80 } from './model-fixtures.js';
+import { service, p80 } from '../support/unit/model-fixtures.js';
 
 function ports(svc: Parameters<typeof parseService>[0]) {
   const r = parseService(svc);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ChangeTracker } from '../../src/model/tracker.js';
-import { service, slice, p80 } from './model-fixtures.js';
+import { service, slice, p80 } from '../support/unit/model-fixtures.js';
 
 const svc1 = service('ns1', 'svc1', { clusterIP: '172.30.0.41', ports: p80 });
 

@@ -1,5 +1,5 @@
 /** Small builders for Kubernetes objects in model tests. */
-import type { EndpointSlice, EndpointSliceEndpoint, Service } from '../../src/model/k8s.js';
+import type { EndpointSlice, EndpointSliceEndpoint, Service } from '../../../src/model/k8s.js';
 
 export function service(ns: string, name: string, spec: Service['spec'], extra: Partial<Service> = {}): Service {
   return { apiVersion: 'v1', kind: 'Service', metadata: { namespace: ns, name }, spec, ...extra };
