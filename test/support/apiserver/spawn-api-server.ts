@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { nodeScriptCommand, nodeScriptEnv } from './node-script-command.js';
 import { RemoteApiServer } from './remote-api-server.js';
 
 /**
@@ -42,16 +42,6 @@ interface ReadyLine {
   controlSocket: string;
   caFile: string | null;
   pid: number;
-}
-
-/** The CLI next to this module: .ts when running from source (tap's loader), .js when running from dist. */
-function cliCommand(): string[] {
-  const self = fileURLToPath(import.meta.url);
-  if (self.endsWith('.ts')) {
-    const loader = import.meta.resolve('@tapjs/typescript/import');
-    return [process.execPath, `--import=${loader}`, join(self, '..', 'cli.ts')];
-  }
-  return [process.execPath, join(self, '..', 'cli.js')];
 }
 
 function cliArguments(options: SpawnApiServerOptions, workDir: string, socket: string): string[] {
@@ -99,12 +89,12 @@ function waitForExit(child: ChildProcess): Promise<void> {
 export async function spawnApiServer(options: SpawnApiServerOptions = {}): Promise<SpawnedApiServer> {
   const workDir = await mkdtemp(join(tmpdir(), 'kube-proxy-ts-apiserver-'));
   const socket = join(workDir, 'control.sock');
-  const [command = process.execPath, ...baseArgs] = cliCommand();
+  const [command = process.execPath, ...baseArgs] = nodeScriptCommand('cli');
   const argv = options.netns !== undefined ? ['ip', 'netns', 'exec', options.netns, command, ...baseArgs] : [command, ...baseArgs];
   const [file = command, ...args] = argv;
   const child = spawn(file, [...args, ...cliArguments(options, workDir, socket)], {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1' },
+    env: nodeScriptEnv(),
   });
   let stderrText = '';
   child.stderr?.on('data', (chunk: Buffer) => {
