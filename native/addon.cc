@@ -1,8 +1,21 @@
+// Entry point of the kpt_netlink addon: registers each netlink family's functions.
 #include <napi.h>
 
-static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+#include "nftables.h"
+#include "test_parse.h"
+
+namespace {
+
+// Bumped whenever the JavaScript-visible surface changes; src/kernel/netlink.ts checks it.
+constexpr int kAbiVersion = 2;
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
+  kpt::RegisterNftables(env, exports);
+  kpt::RegisterTestParse(env, exports);
   return exports;
 }
+
+}  // namespace
 
 NODE_API_MODULE(kpt_netlink, Init)

@@ -1,0 +1,43 @@
+#include "test_parse.h"
+
+#include <string>
+
+#include "async.h"
+#include "nftables.h"
+#include "nl_message.h"
+
+namespace kpt {
+
+namespace {
+
+Napi::Value TestParseJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsTypedArray()) {
+    throw Napi::TypeError::New(env, "testParseReplies(kind, Uint8Array)");
+  }
+  const std::string kind = info[0].As<Napi::String>().Utf8Value();
+  auto bytes = info[1].As<Napi::Uint8Array>();
+  try {
+    Value v;
+    if (kind.rfind("nft:", 0) == 0) {
+      v = ParseNftReplies(kind.substr(4), bytes.Data(), bytes.ByteLength());
+    } else {
+      throw Napi::TypeError::New(env, "unknown parser '" + kind + "'");
+    }
+    return v.ToJs(env);
+  } catch (const ParseError& e) {
+    Napi::Error js = MakeJsError(env, NetlinkFailure(EPROTO, e.what()));
+    js.Set("malformedReply", Napi::Boolean::New(env, true));
+    throw js;
+  } catch (const NetlinkFailure& e) {
+    throw MakeJsError(env, e);
+  }
+}
+
+}  // namespace
+
+void RegisterTestParse(Napi::Env env, Napi::Object exports) {
+  exports.Set("testParseReplies", Napi::Function::New(env, TestParseJs, "testParseReplies"));
+}
+
+}  // namespace kpt
