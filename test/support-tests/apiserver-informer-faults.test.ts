@@ -130,14 +130,16 @@ t.test('a watch cut mid-event (half a JSON line, then a reset): error "terminate
   await probe.waitForEvent('add', 'c');
   t.same(probe.events(), ['add a', 'add b', 'add c']);
 
-  // The same, repeatedly, with the socket reset between events.
-  for (let round = 0; round < 3; round++) {
+  // The same, repeatedly: half a line at once, a reset between events, and a cut event again.
+  const kinds = ['now', 'reset', 'nextEvent'] as const;
+  for (let round = 0; round < kinds.length; round++) {
     const [open] = await server.waitForWatches({ resource: 'services' });
     const errorsBefore = probe.count('error');
-    await server.dropWatches({ resource: 'services', when: 'now' });
+    await server.dropWatches({ resource: 'services', when: kinds[round] });
     await server.create('services', service({ name: `d${round}` }));
     await probe.waitFor((r) => r.verb === 'error', 10000, probe.records.length - 1);
-    t.equal(probe.count('error'), errorsBefore + 1);
+    t.equal(probe.count('error'), errorsBefore + 1, `one error for a drop '${kinds[round]}'`);
+    t.match(errorShape(probe.errors().at(-1)), { message: 'terminated', causeCode: 'UND_ERR_SOCKET' });
     await informer.start();
     await probe.waitForEvent('add', `d${round}`);
     await server.waitForWatches({ resource: 'services', afterId: open?.id ?? 0 });
@@ -215,4 +217,24 @@ t.test('stop() during a relist does not stop the watch that follows it (2.0.1 bu
   t.pass('and it still delivers events');
   await informer.stop(); // a second stop() aborts it
   await probe.waitForEvent('error');
+});
+
+t.test('a failing initial list: start() resolves anyway, the failure only shows as an error event', async (t) => {
+  const server = await TestApiServer.start();
+  const informer = serviceInformer(kubeConfigFrom(server.kubeconfigPath));
+  const probe = new InformerProbe(informer);
+  t.teardown(async () => {
+    await informer.stop();
+    await server.stop();
+  });
+  await server.failNext({ resource: 'services', verbs: ['list'], status: 500 });
+  await informer.start();
+  t.same(probe.records.map((r) => r.verb), ['connect', 'error'], 'by the time start() resolves');
+  t.match(errorShape(probe.errors()[0]), { code: 500 });
+  t.same(await server.activeWatches(), [], 'no watch is opened');
+
+  await server.create('services', service({ name: 'a' }));
+  await informer.start();
+  await probe.waitForEvent('add', 'a');
+  t.equal((await server.requests({ resource: 'services', verb: 'list' })).length, 2, 'start() retries the list because no version was ever obtained');
 });

@@ -161,6 +161,11 @@ t.test('dropped streams are truncated mid-line; closed streams end properly', as
   t.match(dropped.partialLine, /^\{"type":"ADDED","object":\{/, 'half an event arrived');
   t.throws(() => JSON.parse(dropped.partialLine));
 
+  const reset = await RawWatch.open(target(server), `/api/v1/services?watch=true&resourceVersion=${await server.currentResourceVersion()}`);
+  t.equal(await server.dropWatches({ when: 'reset' }), 1);
+  t.equal(await reset.waitForEnd(), 'error', 'a reset between events is not a clean end');
+  t.equal(reset.partialLine, '');
+
   await server.dropNext({ resource: 'services', afterEvents: 1 });
   const later = await RawWatch.open(target(server), `/api/v1/services?watch=true&resourceVersion=${rv}`);
   await server.create('services', service({ name: 'b' }));

@@ -11,8 +11,12 @@ export interface WatchTarget {
 }
 
 export interface DropWatchesSpec extends WatchTarget {
-  /** 'now': half a BOOKMARK line, then the socket is destroyed; 'nextEvent' (default): the next event is cut in half. */
-  when?: 'now' | 'nextEvent';
+  /**
+   * 'nextEvent' (default): the next event is cut in half, then the socket is destroyed;
+   * 'now': half a BOOKMARK line at once, then the socket is destroyed;
+   * 'reset': the socket is destroyed at once, between two events.
+   */
+  when?: 'nextEvent' | 'now' | 'reset';
 }
 
 export class WatchRegistry {
@@ -44,7 +48,9 @@ export class WatchRegistry {
   drop(spec: DropWatchesSpec = {}): number {
     const streams = this.list(spec);
     for (const s of streams) {
-      if ((spec.when ?? 'nextEvent') === 'now') s.dropNow();
+      const when = spec.when ?? 'nextEvent';
+      if (when === 'now') s.dropNow();
+      else if (when === 'reset') s.resetNow();
       else s.interruptAfter('drop', 0);
     }
     return streams.length;

@@ -168,6 +168,15 @@ export class WatchStream {
     this.writeHalfAndDestroy(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: this.type.kind, apiVersion: apiVersionOf(this.type), metadata } })}\n`);
   }
 
+  /** Kills the connection between two events: no partial line, but no terminating chunk either. */
+  resetNow(): void {
+    if (this.ended) return;
+    const socket = this.response.socket;
+    this.finish();
+    socket?.destroy();
+    this.response.destroy();
+  }
+
   /** Keeps the connection open but sends nothing more: no events, no bookmarks. */
   stall(): void {
     this.stalled = true;
