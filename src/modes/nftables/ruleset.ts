@@ -1,0 +1,203 @@
+/**
+ * The pure core of nftables mode: from a snapshot, the configuration and what the kernel holds,
+ * the one transaction that brings the kernel to the desired state, plus the state it will hold
+ * once that transaction commits. No kernel access here: the proxier applies and records.
+ */
+import type { NftJsonDocument } from '../../kernel/nftables-json.js';
+import type { FamilySnapshot } from '../../model/snapshot.js';
+import { emptyElements, writeElementDiff, type ElementSignatures } from './elements.js';
+import { addrType, ipKeyword } from './expressions.js';
+import { TABLE_NAME, writeLayout, type ElementContainer } from './layout.js';
+import type { NftablesNames } from './naming.js';
+import { servicePortObjects, type NftablesRuleConfig } from './service-rules.js';
+import { Transaction } from './transaction.js';
+
+/** What is in the kernel table (as far as this proxier knows), after the last committed sync. */
+export interface AppliedState {
+  /** Elements of the diffed sets and maps: key text → verdict signature. */
+  readonly elements: ElementSignatures;
+  /** Per-service and per-endpoint chains in the table, active or flushed-and-stale. */
+  readonly chains: ReadonlySet<string>;
+  /** Affinity sets in the table, with their timeout in seconds. */
+  readonly affinitySets: ReadonlyMap<string, number>;
+  /** Flushed chains waiting to be deleted, with the time (ms) they became stale. */
+  readonly staleChains: ReadonlyMap<string, number>;
+}
+
+export function emptyAppliedState(): AppliedState {
+  return { elements: new Map(), chains: new Set(), affinitySets: new Map(), staleChains: new Map() };
+}
+
+export interface NftablesSyncInput {
+  readonly snapshot: FamilySnapshot;
+  readonly config: NftablesRuleConfig;
+  readonly names: NftablesNames;
+  readonly applied: AppliedState;
+  /** Rewrite the layout and every service; element maps are flushed and refilled. */
+  readonly full: boolean;
+  /** The first sync since start: base chains are deleted and recreated once. */
+  readonly firstSync: boolean;
+  /** Services (`ns/name`) whose chains must be rewritten in a partial sync. */
+  readonly changedServices: ReadonlySet<string>;
+  /** Now, in ms: the time stamp for newly stale chains. */
+  readonly now: number;
+}
+
+export interface NftablesSyncStats {
+  readonly servicePorts: number;
+  readonly servicePortsWritten: number;
+  readonly chainsWritten: number;
+  readonly rulesWritten: number;
+  readonly activeChains: number;
+  readonly elementsAdded: number;
+  readonly elementsDeleted: number;
+  readonly staleChainsFlushed: number;
+  readonly affinitySetsDeleted: number;
+  readonly noLocalEndpoints: { readonly internal: number; readonly external: number };
+  readonly skippedLoopbackNodePortIPs: readonly string[];
+}
+
+export interface NftablesSyncPlan {
+  readonly document: NftJsonDocument;
+  /** The applied state once `document` has committed. */
+  readonly next: AppliedState;
+  readonly stats: NftablesSyncStats;
+}
+
+/**
+ * Builds one sync's transaction. Order inside it matters for the kernel: chains exist before
+ * rules and map elements point at them; a set is recreated only after the chains referring to it
+ * are flushed; stale chains are flushed (their deletion waits for a later transaction, see
+ * staleChainDeletion) and stale affinity sets, no longer referenced, are deleted last.
+ */
+export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
+  const { snapshot, config, names, applied, full } = input;
+  const tx = new Transaction(ipKeyword(config.family), TABLE_NAME);
+  const layout = full ? writeLayout(tx, config, input.firstSync) : { skippedLoopbackNodePortIPs: [] };
+
+  const desired = emptyElements();
+  const activeChains = new Set<string>();
+  const activeAffinitySets = new Map<string, number>();
+  let servicePortsWritten = 0;
+  let chainsWritten = 0;
+  let rulesWritten = 0;
+  let noLocalInternal = 0;
+  let noLocalExternal = 0;
+  const servicePorts = snapshot.sortedServicePorts();
+
+  for (const sp of servicePorts) {
+    const write = full || input.changedServices.has(sp.serviceName);
+    const objects = servicePortObjects(sp, snapshot.endpointsOf(sp), config, names, desired, write);
+    for (const c of objects.chains) activeChains.add(c);
+    for (const s of objects.affinitySets) activeAffinitySets.set(s.name, s.timeoutSeconds);
+    if (objects.noLocalInternal) noLocalInternal++;
+    if (objects.noLocalExternal) noLocalExternal++;
+    if (!objects.content) continue;
+
+    servicePortsWritten++;
+    for (const chain of objects.content) {
+      tx.addChain(chain.name);
+      tx.flushChain(chain.name);
+    }
+    for (const set of objects.affinitySets) {
+      const known = applied.affinitySets.get(set.name);
+      // The kernel refuses to "add" an existing set with another timeout; the chains that use
+      // the set were flushed just above, so it can be deleted and recreated here.
+      if (known !== undefined && known !== set.timeoutSeconds) tx.deleteSet(set.name);
+      tx.addSet(set.name, { type: addrType(config.family), flags: ['timeout'], timeout: set.timeoutSeconds });
+    }
+    for (const chain of objects.content) {
+      chainsWritten++;
+      for (const rule of chain.rules) {
+        tx.addRule(chain.name, rule.expr, rule.comment);
+        rulesWritten++;
+      }
+    }
+  }
+
+  const elementDiff = writeElementDiff(tx, full ? new Map() : applied.elements, desired);
+
+  const chains = new Set(activeChains);
+  const staleChains = new Map<string, number>();
+  let staleChainsFlushed = 0;
+  for (const chain of applied.chains) {
+    if (activeChains.has(chain)) continue;
+    chains.add(chain);
+    const since = applied.staleChains.get(chain);
+    // A full sync re-flushes every unused chain it found; a partial one only the newly unused.
+    if (since === undefined || full) {
+      tx.flushChain(chain);
+      staleChainsFlushed++;
+    }
+    staleChains.set(chain, since ?? input.now);
+  }
+
+  let affinitySetsDeleted = 0;
+  for (const set of applied.affinitySets.keys()) {
+    if (activeAffinitySets.has(set)) continue;
+    tx.deleteSet(set);
+    affinitySetsDeleted++;
+  }
+
+  return {
+    document: tx.document(),
+    next: {
+      elements: elementDiff.next as ReadonlyMap<ElementContainer, ReadonlyMap<string, string>>,
+      chains,
+      affinitySets: activeAffinitySets,
+      staleChains,
+    },
+    stats: {
+      servicePorts: servicePorts.length,
+      servicePortsWritten,
+      chainsWritten,
+      rulesWritten,
+      activeChains: activeChains.size,
+      elementsAdded: elementDiff.added,
+      elementsDeleted: elementDiff.deleted,
+      staleChainsFlushed,
+      affinitySetsDeleted,
+      noLocalEndpoints: { internal: noLocalInternal, external: noLocalExternal },
+      skippedLoopbackNodePortIPs: layout.skippedLoopbackNodePortIPs,
+    },
+  };
+}
+
+/** Upstream's delay before a stale chain is deleted: a map element that pointed at it may still pin it briefly. */
+export const STALE_CHAIN_DELETE_DELAY_MS = 1000;
+
+/**
+ * A separate transaction deleting the chains that have been stale (flushed, unreferenced) for at
+ * least STALE_CHAIN_DELETE_DELAY_MS. Kernels before 6.2 notice only a moment after a map element
+ * is deleted that its chain is unreferenced, so deleting in the same transaction fails.
+ */
+export function staleChainDeletion(
+  config: Pick<NftablesRuleConfig, 'family'>,
+  applied: AppliedState,
+  now: number,
+): { document: NftJsonDocument; deleted: readonly string[] } | undefined {
+  const deleted: string[] = [];
+  for (const [chain, since] of applied.staleChains) if (now - since >= STALE_CHAIN_DELETE_DELAY_MS) deleted.push(chain);
+  if (deleted.length === 0) return undefined;
+  const tx = new Transaction(ipKeyword(config.family), TABLE_NAME);
+  for (const chain of deleted) tx.deleteChain(chain);
+  return { document: tx.document(), deleted };
+}
+
+/** The applied state after a successful stale-chain deletion. */
+export function withoutChains(applied: AppliedState, deleted: readonly string[]): AppliedState {
+  const chains = new Set(applied.chains);
+  const staleChains = new Map(applied.staleChains);
+  for (const c of deleted) {
+    chains.delete(c);
+    staleChains.delete(c);
+  }
+  return { ...applied, chains, staleChains };
+}
+
+/** When the next stale chain becomes deletable (ms since the epoch), or undefined if none is stale. */
+export function nextStaleDeadline(applied: AppliedState): number | undefined {
+  let earliest: number | undefined;
+  for (const since of applied.staleChains.values()) if (earliest === undefined || since < earliest) earliest = since;
+  return earliest === undefined ? undefined : earliest + STALE_CHAIN_DELETE_DELAY_MS;
+}
