@@ -67,6 +67,11 @@ export async function loadConfiguration(argv: readonly string[]): Promise<Loaded
 }
 
 export async function main(argv: readonly string[], io: AppIO = processIO): Promise<number> {
+  if (argv[0] === 'audit') {
+    // Loaded on demand: the proxy itself never needs the audit code.
+    const { runAudit } = await import('../audit/command.js');
+    return runAudit(argv.slice(1), io);
+  }
   let loaded: LoadedConfiguration | 'help' | 'version';
   try {
     loaded = await loadConfiguration(argv);

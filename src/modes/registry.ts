@@ -1,12 +1,16 @@
 import type { ExtraOptions } from '../config/types.js';
 import type { RuntimeSettings } from '../config/runtime.js';
 import type { IPFamily } from '../model/ip.js';
+import type { NodeInfo } from '../model/node.js';
+import type { FamilySnapshot } from '../model/snapshot.js';
+import type { DriftReport } from '../audit/report.js';
 import type { ProxyMetrics } from '../server/metrics.js';
 import type { Logger } from '../util/log.js';
 import type { Proxier, ProxyMode } from '../sync/proxier.js';
 import { createIptablesProxier } from './iptables/factory.js';
 import { cleanupIptables } from './iptables/cleanup.js';
 import { cleanupNftables } from './nftables/cleanup.js';
+import { auditIptables } from '../audit/iptables.js';
 
 /** Everything a mode needs to build its proxier for one family. */
 export interface ModeContext {
@@ -30,9 +34,27 @@ export type ProxierFactory = (ctx: ModeContext) => Promise<Proxier>;
  */
 export type ModeCleanup = (families: readonly IPFamily[], extra: ExtraOptions, switchingTo?: ProxyMode) => Promise<string>;
 
+/** What `kube-proxy-ts audit` hands a mode: the desired state of one family, from the API. */
+export interface ModeAuditContext {
+  readonly settings: RuntimeSettings;
+  readonly extra: ExtraOptions;
+  readonly family: IPFamily;
+  readonly snapshot: FamilySnapshot;
+  readonly node: NodeInfo;
+  readonly log: Logger;
+}
+
+/**
+ * Read-only: compares what the mode would program for the snapshot with what the kernel has.
+ * Must change nothing, not even create a table (it runs from a CronJob on live nodes).
+ */
+export type ModeAudit = (ctx: ModeAuditContext) => Promise<DriftReport>;
+
 export interface ModeDefinition {
   readonly create: ProxierFactory;
   readonly cleanup: ModeCleanup;
+  /** Optional: modes without one answer `audit` with "not supported". */
+  readonly audit?: ModeAudit;
 }
 
 const iptablesMode: ModeDefinition = {
@@ -42,6 +64,7 @@ const iptablesMode: ModeDefinition = {
     for (const f of families) n += await cleanupIptables(f, {}, extra.iptablesBackend, { keepSharedWithIpvs: switchingTo === 'ipvs' });
     return `iptables: removed ${n} chains`;
   },
+  audit: auditIptables,
 };
 
 const nftablesCleanupOnly: ModeDefinition = {
