@@ -5,11 +5,16 @@
       "sources": [
         "native/addon.cc",
         "native/async.cc",
+        "native/conntrack.cc",
+        "native/genl.cc",
+        "native/inet.cc",
+        "native/ipvs.cc",
         "native/js_reader.cc",
         "native/netns.cc",
         "native/nl_socket.cc",
         "native/nftables.cc",
         "native/nftables_expr.cc",
+        "native/rtnetlink.cc",
         "native/test_parse.cc",
         "native/value.cc"
       ],

@@ -1,7 +1,10 @@
 // Entry point of the kpt_netlink addon: registers each netlink family's functions.
 #include <napi.h>
 
+#include "conntrack.h"
+#include "ipvs.h"
 #include "nftables.h"
+#include "rtnetlink.h"
 #include "test_parse.h"
 
 namespace {
@@ -12,6 +15,9 @@ constexpr int kAbiVersion = 2;
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));
   kpt::RegisterNftables(env, exports);
+  kpt::RegisterRtnetlink(env, exports);
+  kpt::RegisterIpvs(env, exports);
+  kpt::RegisterConntrack(env, exports);
   kpt::RegisterTestParse(env, exports);
   return exports;
 }

@@ -186,6 +186,29 @@ std::vector<AckInfo> ExchangeWithAcks(NetlinkSocket& sock, const std::vector<uin
   return acks;
 }
 
+std::vector<AckInfo> ExchangeManyWithAcks(NetlinkSocket& sock, const std::vector<uint8_t>& request,
+                                          const std::vector<size_t>& offsets, uint32_t first_seq, int timeout_ms,
+                                          size_t* sendmsg_calls) {
+  constexpr size_t kAcksPerSend = 2048;
+  constexpr size_t kAckBufferBytes = kAcksPerSend * 1024;
+  sock.EnsureBufferSizes(std::min<size_t>(request.size(), 32u << 20) + 65536, kAckBufferBytes);
+  std::vector<AckInfo> all;
+  all.reserve(offsets.size());
+  size_t calls = 0;
+  for (size_t begin = 0; begin < offsets.size(); begin += kAcksPerSend) {
+    const size_t end = std::min(offsets.size(), begin + kAcksPerSend);
+    const size_t from = offsets[begin];
+    const size_t to = end < offsets.size() ? offsets[end] : request.size();
+    std::vector<uint8_t> part(request.begin() + static_cast<std::ptrdiff_t>(from),
+                              request.begin() + static_cast<std::ptrdiff_t>(to));
+    auto acks = ExchangeWithAcks(sock, part, first_seq + static_cast<uint32_t>(begin), end - begin, timeout_ms);
+    calls++;
+    for (auto& a : acks) all.push_back(std::move(a));
+  }
+  if (sendmsg_calls) *sendmsg_calls = calls;
+  return all;
+}
+
 std::vector<std::vector<uint8_t>> DumpRaw(NetlinkSocket& sock, const std::vector<uint8_t>& request, uint32_t seq,
                                           int timeout_ms) {
   constexpr int kAttempts = 4;

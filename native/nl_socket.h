@@ -62,6 +62,14 @@ class NetlinkSocket {
 std::vector<AckInfo> ExchangeWithAcks(NetlinkSocket& sock, const std::vector<uint8_t>& request, uint32_t first_seq,
                                       size_t count, int timeout_ms);
 
+// Like ExchangeWithAcks for many independent requests (rtnetlink, IPVS, conntrack): the messages
+// in `request` start at `offsets` and carry seq first_seq + i. They are sent in as few sendmsg()
+// calls as the receive buffer allows for their acks (each ack costs about 1 KiB of socket buffer
+// accounting), and every message gets its own result since these subsystems have no transactions.
+std::vector<AckInfo> ExchangeManyWithAcks(NetlinkSocket& sock, const std::vector<uint8_t>& request,
+                                          const std::vector<size_t>& offsets, uint32_t first_seq, int timeout_ms,
+                                          size_t* sendmsg_calls);
+
 // Sends a dump request (NLM_F_DUMP) with sequence number `seq` and returns the raw datagrams up to
 // and including NLMSG_DONE. A kernel error reply throws NetlinkFailure; an interrupted dump
 // (NLM_F_DUMP_INTR: the table changed while it was being dumped) is retried a few times.

@@ -3,7 +3,11 @@
 #include <string>
 
 #include "async.h"
+#include "conntrack.h"
+#include "ipvs.h"
+#include "js_reader.h"
 #include "nftables.h"
+#include "rtnetlink.h"
 #include "nl_message.h"
 
 namespace kpt {
@@ -21,6 +25,12 @@ Napi::Value TestParseJs(const Napi::CallbackInfo& info) {
     Value v;
     if (kind.rfind("nft:", 0) == 0) {
       v = ParseNftReplies(kind.substr(4), bytes.Data(), bytes.ByteLength());
+    } else if (kind.rfind("rtnl:", 0) == 0) {
+      v = ParseRtnlReplies(kind.substr(5), bytes.Data(), bytes.ByteLength());
+    } else if (kind.rfind("ipvs:", 0) == 0) {
+      v = ParseIpvsReplies(kind.substr(5), bytes.Data(), bytes.ByteLength());
+    } else if (kind == "conntrack") {
+      v = ParseConntrackReplies(bytes.Data(), bytes.ByteLength());
     } else {
       throw Napi::TypeError::New(env, "unknown parser '" + kind + "'");
     }
@@ -31,6 +41,8 @@ Napi::Value TestParseJs(const Napi::CallbackInfo& info) {
     throw js;
   } catch (const NetlinkFailure& e) {
     throw MakeJsError(env, e);
+  } catch (const InputError& e) {
+    throw Napi::TypeError::New(env, e.what());
   }
 }
 

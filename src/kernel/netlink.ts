@@ -81,6 +81,23 @@ interface NativeBinding {
   nftList(kind: 'rules', filter: NativeNftFilter, options?: NetnsOptions): Promise<NftListedRule[]>;
   testNftDumpRaw(kind: NftListingKind, filter: NativeNftFilter, options?: NetnsOptions): Promise<Uint8Array>;
   testParseReplies(parser: string, bytes: Uint8Array): unknown;
+
+  rtnlLinkAdd(link: LinkSpec, options?: NetnsOptions): Promise<null>;
+  rtnlLinkDelete(name: string, options?: NetnsOptions): Promise<null>;
+  rtnlLinkSetUp(name: string, up: boolean, options?: NetnsOptions): Promise<null>;
+  rtnlLinkList(options?: NetnsOptions): Promise<LinkInfo[]>;
+  rtnlAddrApply(ops: readonly AddressOperation[], options?: NetnsOptions): Promise<BatchResults>;
+  rtnlAddrList(filter: { link?: string; family?: number }, options?: NetnsOptions): Promise<AddressInfo[]>;
+
+  ipvsProbe(options?: NetnsOptions): Promise<IpvsProbe>;
+  ipvsApply(ops: readonly IpvsOperation[], options?: NetnsOptions): Promise<BatchResults>;
+  ipvsListServices(options?: NetnsOptions): Promise<IpvsServiceInfo[]>;
+  ipvsListDestinations(service: IpvsServiceKey, options?: NetnsOptions): Promise<IpvsDestinationInfo[]>;
+  ipvsGetTimeouts(options?: NetnsOptions): Promise<IpvsTimeouts>;
+  testEncodeIpvs(ops: readonly IpvsOperation[]): Uint8Array;
+
+  conntrackList(filter: ConntrackFilter, options?: NetnsOptions): Promise<ConntrackEntry[]>;
+  conntrackDelete(filter: ConntrackFilter, options?: NetnsOptions): Promise<ConntrackDeleteResult>;
 }
 
 /** The addon version this file was written against (native/addon.cc kAbiVersion). */
@@ -335,6 +352,288 @@ export function listNftRules(filter: NftListFilter & { chain?: string } = {}): P
   return native().nftList('rules', nftFilter(filter), netnsOnly(filter));
 }
 
+// ---- per-operation results (rtnetlink, IPVS: no transactions) ----------------------------------------
+
+export type OperationResult =
+  | { ok: true }
+  | { ok: false; errno: number; code: string; message: string; extackMessage?: string };
+
+export interface BatchResults {
+  /** One result per operation, in order; earlier successes stay applied when a later one fails. */
+  results: OperationResult[];
+  sendmsgCalls: number;
+}
+
+/** Throws the first failure of a batch as an Error with errno/code, naming the operation. */
+export function firstFailure(results: BatchResults, describe: (index: number) => string): void {
+  const index = results.results.findIndex((r) => !r.ok);
+  if (index < 0) return;
+  const r = results.results[index] as Extract<OperationResult, { ok: false }>;
+  const err = new Error(`${describe(index)}: ${r.code} ${r.message}`) as NetlinkError;
+  err.errno = r.errno;
+  err.code = r.code;
+  throw err;
+}
+
+// ---- rtnetlink ------------------------------------------------------------------------------------
+
+export interface LinkSpec {
+  name: string;
+  /** 'dummy' (kube-ipvs0), 'bridge', 'veth' (needs peer), or any rtnl link kind. */
+  kind: string;
+  peer?: string;
+}
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  flags: number;
+  up: boolean;
+  mtu?: number;
+  operState?: number;
+  address?: string;
+  kind?: string;
+}
+
+export interface AddressOperation {
+  op: 'add' | 'delete';
+  link: string;
+  address: string;
+  prefixLen: number;
+  /** IPv6: skip duplicate address detection. */
+  noDad?: boolean;
+  /** add: replace an existing address instead of failing with EEXIST. */
+  replace?: boolean;
+}
+
+export interface AddressInfo {
+  index: number;
+  family: number;
+  address: string;
+  prefixLen: number;
+  scope: number;
+  flags: number;
+  label?: string;
+}
+
+export function addLink(link: LinkSpec, options: NetnsOptions = {}): Promise<void> {
+  return native().rtnlLinkAdd(link, netnsOnly(options)).then(() => undefined);
+}
+
+export function deleteLink(name: string, options: NetnsOptions = {}): Promise<void> {
+  return native().rtnlLinkDelete(name, netnsOnly(options)).then(() => undefined);
+}
+
+export function setLinkUp(name: string, up: boolean, options: NetnsOptions = {}): Promise<void> {
+  return native().rtnlLinkSetUp(name, up, netnsOnly(options)).then(() => undefined);
+}
+
+export function listLinks(options: NetnsOptions = {}): Promise<LinkInfo[]> {
+  return native().rtnlLinkList(netnsOnly(options));
+}
+
+export async function getLink(name: string, options: NetnsOptions = {}): Promise<LinkInfo | undefined> {
+  return (await listLinks(options)).find((l) => l.name === name);
+}
+
+/** Adds/deletes many addresses with one sendmsg per ~2000 operations; one result each. */
+export function applyAddresses(ops: readonly AddressOperation[], options: NetnsOptions = {}): Promise<BatchResults> {
+  return native().rtnlAddrApply(ops, netnsOnly(options));
+}
+
+export async function addAddress(
+  link: string,
+  address: string,
+  prefixLen: number,
+  options: NetnsOptions & { noDad?: boolean; replace?: boolean } = {},
+): Promise<void> {
+  const { netns, ...flags } = options;
+  const r = await applyAddresses([{ op: 'add', link, address, prefixLen, ...flags }], netns === undefined ? {} : { netns });
+  firstFailure(r, () => `add address ${address}/${prefixLen} to ${link}`);
+}
+
+export async function deleteAddress(link: string, address: string, prefixLen: number, options: NetnsOptions = {}): Promise<void> {
+  const r = await applyAddresses([{ op: 'delete', link, address, prefixLen }], netnsOnly(options));
+  firstFailure(r, () => `delete address ${address}/${prefixLen} from ${link}`);
+}
+
+export function listAddresses(
+  filter: NetnsOptions & { link?: string; family?: 'ipv4' | 'ipv6' } = {},
+): Promise<AddressInfo[]> {
+  const f: { link?: string; family?: number } = {};
+  if (filter.link !== undefined) f.link = filter.link;
+  if (filter.family !== undefined) f.family = filter.family === 'ipv4' ? 2 : 10;
+  return native().rtnlAddrList(f, netnsOnly(filter));
+}
+
+// ---- IPVS (generic netlink) ---------------------------------------------------------------------
+
+/** IP_VS_CONN_F_* forwarding methods. */
+export const IpvsForward = { masquerade: 0, localNode: 1, tunnel: 2, directRoute: 3 } as const;
+/** IP_VS_SVC_F_* service flags. */
+export const IpvsServiceFlags = { persistent: 0x1, hashed: 0x2, onePacket: 0x4 } as const;
+
+/** Identifies a virtual service: protocol + address + port, or an fwmark (with family). */
+export interface IpvsServiceKey {
+  family?: 2 | 10;
+  protocol?: number;
+  address?: string;
+  port?: number;
+  fwmark?: number;
+}
+
+export interface IpvsService extends IpvsServiceKey {
+  scheduler?: string;
+  flags?: number;
+  /** Persistence timeout in seconds (session affinity). */
+  timeout?: number;
+  /** Persistence netmask as a prefix length (32 / 128 by default). */
+  netmask?: number;
+  pe?: string;
+}
+
+export interface IpvsDestination {
+  address: string;
+  port: number;
+  weight?: number;
+  fwdMethod?: number;
+  upperThreshold?: number;
+  lowerThreshold?: number;
+}
+
+export interface IpvsTimeouts {
+  tcp?: number;
+  tcpFin?: number;
+  udp?: number;
+}
+
+export type IpvsOperation =
+  | { op: 'addService' | 'editService'; service: IpvsService }
+  | { op: 'deleteService'; service: IpvsServiceKey }
+  | { op: 'addDestination' | 'editDestination'; service: IpvsServiceKey; destination: IpvsDestination }
+  | { op: 'deleteDestination'; service: IpvsServiceKey; destination: Pick<IpvsDestination, 'address' | 'port'> }
+  | { op: 'flush' }
+  | { op: 'setTimeouts'; timeouts: IpvsTimeouts };
+
+export interface IpvsStats {
+  connections?: number;
+  packetsIn?: number;
+  packetsOut?: number;
+  bytesIn?: number;
+  bytesOut?: number;
+}
+
+export interface IpvsServiceInfo extends IpvsService {
+  family: 2 | 10;
+  scheduler: string;
+  flags: number;
+  timeout: number;
+  netmask: number;
+  stats?: IpvsStats;
+}
+
+export interface IpvsDestinationInfo {
+  family: number;
+  address: string;
+  port: number;
+  fwdMethod: number;
+  weight: number;
+  upperThreshold: number;
+  lowerThreshold: number;
+  activeConnections: number;
+  inactiveConnections: number;
+  persistentConnections: number;
+  stats?: IpvsStats;
+}
+
+export interface IpvsProbe {
+  available: boolean;
+  familyId?: number;
+  genlVersion?: number;
+}
+
+/** Whether the kernel has IPVS (the generic netlink family "IPVS"); never throws for its absence. */
+export function probeIpvs(options: NetnsOptions = {}): Promise<IpvsProbe> {
+  return native().ipvsProbe(netnsOnly(options));
+}
+
+/**
+ * Runs IPVS operations, many per sendmsg. IPVS has no transactions: each operation succeeds or
+ * fails on its own and the results say which. Rejects (ENOENT) when IPVS is absent.
+ */
+export function applyIpvs(ops: readonly IpvsOperation[], options: NetnsOptions = {}): Promise<BatchResults> {
+  return native().ipvsApply(ops, netnsOnly(options));
+}
+
+export function listIpvsServices(options: NetnsOptions = {}): Promise<IpvsServiceInfo[]> {
+  return native().ipvsListServices(netnsOnly(options));
+}
+
+export function listIpvsDestinations(service: IpvsServiceKey, options: NetnsOptions = {}): Promise<IpvsDestinationInfo[]> {
+  return native().ipvsListDestinations(service, netnsOnly(options));
+}
+
+export function getIpvsTimeouts(options: NetnsOptions = {}): Promise<IpvsTimeouts> {
+  return native().ipvsGetTimeouts(netnsOnly(options));
+}
+
+export async function setIpvsTimeouts(timeouts: IpvsTimeouts, options: NetnsOptions = {}): Promise<void> {
+  firstFailure(await applyIpvs([{ op: 'setTimeouts', timeouts }], options), () => 'set IPVS timeouts');
+}
+
+export async function flushIpvs(options: NetnsOptions = {}): Promise<void> {
+  firstFailure(await applyIpvs([{ op: 'flush' }], options), () => 'flush IPVS');
+}
+
+// ---- conntrack ---------------------------------------------------------------------------------------
+
+/** All given fields must match (exact match on the original/reply tuples). */
+export interface ConntrackFilter {
+  family?: 2 | 10;
+  /** IPPROTO_* (17 for UDP). Required for deletion. */
+  protocol?: number;
+  origSrc?: string;
+  origDst?: string;
+  origDstPort?: number;
+  replySrc?: string;
+}
+
+export interface ConntrackTuple {
+  src: string;
+  dst: string;
+  srcPort?: number;
+  dstPort?: number;
+}
+
+export interface ConntrackEntry {
+  family: number;
+  protocol: number;
+  orig: ConntrackTuple;
+  reply: ConntrackTuple;
+  status?: number;
+  timeout?: number;
+  mark?: number;
+  zone?: number;
+  id?: number;
+}
+
+export interface ConntrackDeleteResult {
+  matched: number;
+  deleted: number;
+  /** Entries that expired or were removed between listing and deleting. */
+  alreadyGone: number;
+  sendmsgCalls: number;
+}
+
+export function listConntrack(filter: ConntrackFilter = {}, options: NetnsOptions = {}): Promise<ConntrackEntry[]> {
+  return native().conntrackList(filter, netnsOnly(options));
+}
+
+/** Deletes the entries matching the filter (e.g. UDP to a service IP whose reply came from a gone endpoint). */
+export function deleteConntrack(filter: ConntrackFilter, options: NetnsOptions = {}): Promise<ConntrackDeleteResult> {
+  return native().conntrackDelete(filter, netnsOnly(options));
+}
+
 // ---- test-only entry points ------------------------------------------------------------------------
 
 /** Not part of the API: used by test/native to fuzz the reply parsers and to capture real replies. */
@@ -344,5 +643,9 @@ export const nativeTesting = {
   },
   nftDumpRaw(kind: NftListingKind, filter: NftListFilter & { chain?: string; set?: string } = {}): Promise<Uint8Array> {
     return native().testNftDumpRaw(kind, nftFilter(filter), netnsOnly(filter));
+  },
+  /** IPVS request messages as bytes (family id 0x42), to round-trip through the reply parsers. */
+  encodeIpvs(ops: readonly IpvsOperation[]): Uint8Array {
+    return native().testEncodeIpvs(ops);
   },
 };

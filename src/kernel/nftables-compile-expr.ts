@@ -2,6 +2,7 @@
 // bitwise operations) into nf_tables registers, the way nft's netlink_linearize.c does it, so that
 // what we program lists identically with `nft list`.
 import {
+  NftByteorder,
   NftDatatypes,
   NftValueError,
   align4,
@@ -20,6 +21,7 @@ import {
   type NftIrExpr,
 } from './nftables-ir.js';
 import type { NftJsonExpr, NftJsonExprObject } from './nftables-json.js';
+import { UdataBuilder } from './nftables-udata.js';
 
 export class NftCompileError extends Error {
   override readonly name = 'NftCompileError';
@@ -37,25 +39,32 @@ interface PayloadField {
   offset: number;
   len: number;
   type: NftDatatype;
+  /** nft's protocol description id and header field index (recorded as set "typeof"). */
+  descId: number;
+  fieldIndex: number;
   /** The network protocol this header belongs to (needs `meta nfproto` in inet tables). */
   nfproto?: number;
   /** The transport protocol this header belongs to (needs `meta l4proto`). */
   l4proto?: number;
 }
 
-const ipFields: Record<string, Omit<PayloadField, 'base' | 'nfproto'>> = {
-  saddr: { offset: 12, len: 4, type: NftDatatypes.ipv4_addr },
-  daddr: { offset: 16, len: 4, type: NftDatatypes.ipv4_addr },
-  protocol: { offset: 9, len: 1, type: NftDatatypes.inet_proto },
+/** nft's enum proto_desc_id values. */
+const ProtoDesc = { udp: 6, udplite: 7, tcp: 8, sctp: 10, th: 11, ip: 12, ip6: 13 } as const;
+
+type FieldTemplate = Omit<PayloadField, 'base' | 'nfproto' | 'descId' | 'l4proto'>;
+const ipFields: Record<string, FieldTemplate> = {
+  saddr: { offset: 12, len: 4, type: NftDatatypes.ipv4_addr, fieldIndex: 11 },
+  daddr: { offset: 16, len: 4, type: NftDatatypes.ipv4_addr, fieldIndex: 12 },
+  protocol: { offset: 9, len: 1, type: NftDatatypes.inet_proto, fieldIndex: 9 },
 };
-const ip6Fields: Record<string, Omit<PayloadField, 'base' | 'nfproto'>> = {
-  saddr: { offset: 8, len: 16, type: NftDatatypes.ipv6_addr },
-  daddr: { offset: 24, len: 16, type: NftDatatypes.ipv6_addr },
-  nexthdr: { offset: 6, len: 1, type: NftDatatypes.inet_proto },
+const ip6Fields: Record<string, FieldTemplate> = {
+  saddr: { offset: 8, len: 16, type: NftDatatypes.ipv6_addr, fieldIndex: 8 },
+  daddr: { offset: 24, len: 16, type: NftDatatypes.ipv6_addr, fieldIndex: 9 },
+  nexthdr: { offset: 6, len: 1, type: NftDatatypes.inet_proto, fieldIndex: 6 },
 };
-const transportFields: Record<string, Omit<PayloadField, 'base'>> = {
-  sport: { offset: 0, len: 2, type: NftDatatypes.inet_service },
-  dport: { offset: 2, len: 2, type: NftDatatypes.inet_service },
+const transportFields: Record<string, FieldTemplate> = {
+  sport: { offset: 0, len: 2, type: NftDatatypes.inet_service, fieldIndex: 1 },
+  dport: { offset: 2, len: 2, type: NftDatatypes.inet_service, fieldIndex: 2 },
 };
 const l4Protocols: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, udplite: 136 };
 
@@ -63,14 +72,19 @@ export function payloadField(protocol: string, field: string): PayloadField {
   if (protocol === 'ip' || protocol === 'ip6') {
     const f = (protocol === 'ip' ? ipFields : ip6Fields)[field];
     if (!f) throw new NftCompileError(`unsupported payload field ${protocol} ${field}`);
-    return { ...f, base: NftPayloadBase.network, nfproto: protocol === 'ip' ? NfProto.ipv4 : NfProto.ipv6 };
+    return {
+      ...f,
+      base: NftPayloadBase.network,
+      nfproto: protocol === 'ip' ? NfProto.ipv4 : NfProto.ipv6,
+      descId: protocol === 'ip' ? ProtoDesc.ip : ProtoDesc.ip6,
+    };
   }
   const f = transportFields[field];
   if (!f) throw new NftCompileError(`unsupported payload field ${protocol} ${field}`);
-  if (protocol === 'th') return { ...f, base: NftPayloadBase.transport };
+  if (protocol === 'th') return { ...f, base: NftPayloadBase.transport, descId: ProtoDesc.th };
   const l4 = l4Protocols[protocol];
   if (l4 === undefined) throw new NftCompileError(`unsupported payload protocol '${protocol}'`);
-  return { ...f, base: NftPayloadBase.transport, l4proto: l4 };
+  return { ...f, base: NftPayloadBase.transport, l4proto: l4, descId: ProtoDesc[protocol as keyof typeof ProtoDesc] };
 }
 
 interface MetaField {
@@ -112,6 +126,17 @@ export interface Loaded {
   /** Bytes in the register(s), including padding between concatenation members. */
   len: number;
   key: NftKeyType;
+  /** Byte order of the loaded expression (nft records it for anonymous sets keyed by it). */
+  byteorder: number;
+  /** nft's "typeof" description of the expression, when nft can describe it (set userdata). */
+  typeof?: Uint8Array;
+}
+
+/** nft's enum expr_types values used in "typeof" records. */
+const ExprType = { payload: 7, meta: 9, ct: 12, concat: 13 } as const;
+
+function typeofRecord(exprType: number, data: Uint8Array): Uint8Array {
+  return new UdataBuilder().putU32(0, exprType).put(1, data).bytes();
 }
 
 /**
@@ -204,7 +229,14 @@ export function loadPayload(b: RuleBuilder, f: PayloadField, len = f.len): Loade
   const slot = b.allocate(len);
   const reg = registerForSlot(slot);
   b.push({ kind: 'payload', dreg: reg, base: f.base, offset: f.offset, len });
-  return { slot, reg, len, key: keyTypeOf([f.type]) };
+  return {
+    slot,
+    reg,
+    len,
+    key: keyTypeOf([f.type]),
+    byteorder: NftByteorder.big,
+    typeof: typeofRecord(ExprType.payload, new UdataBuilder().putU32(0, f.descId).putU32(1, f.fieldIndex).bytes()),
+  };
 }
 
 const bitwiseOps = ['&', '|', '^'] as const;
@@ -219,7 +251,14 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
     const slot = b.allocate(f.type.size);
     const reg = registerForSlot(slot);
     b.push({ kind: 'meta', key: f.key, dreg: reg });
-    return { slot, reg, len: f.type.size, key: keyTypeOf([f.type]) };
+    return {
+      slot,
+      reg,
+      len: f.type.size,
+      key: keyTypeOf([f.type]),
+      byteorder: NftByteorder.host,
+      typeof: typeofRecord(ExprType.meta, new UdataBuilder().putU32(0, f.key).bytes()),
+    };
   }
   if (o.ct) {
     const f = ctField(o.ct.key);
@@ -227,7 +266,14 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
     const reg = registerForSlot(slot);
     const dir = o.ct.dir === undefined ? undefined : o.ct.dir === 'original' ? 0 : 1;
     b.push({ kind: 'ct', key: f.key, dreg: reg, ...(dir === undefined ? {} : { direction: dir }) });
-    return { slot, reg, len: f.type.size, key: keyTypeOf([f.type]) };
+    return {
+      slot,
+      reg,
+      len: f.type.size,
+      key: keyTypeOf([f.type]),
+      byteorder: NftByteorder.host,
+      typeof: typeofRecord(ExprType.ct, new UdataBuilder().putU32(0, f.key).putU32(1, dir ?? 0xffffffff).bytes()),
+    };
   }
   if (o.fib) {
     if (o.fib.result !== 'type') throw new NftCompileError(`unsupported fib result '${o.fib.result}'`);
@@ -241,7 +287,7 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
     const slot = b.allocate(4);
     const reg = registerForSlot(slot);
     b.push({ kind: 'fib', dreg: reg, result: NftFibResult.addrtype, flags });
-    return { slot, reg, len: 4, key: keyTypeOf([NftDatatypes.fib_addrtype]) };
+    return { slot, reg, len: 4, key: keyTypeOf([NftDatatypes.fib_addrtype]), byteorder: NftByteorder.host };
   }
   if (o.numgen) {
     const { mode, mod, offset } = o.numgen;
@@ -251,17 +297,26 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
     const type = mode === 'inc' ? NftNumgenType.inc : mode === 'random' ? NftNumgenType.random : undefined;
     if (type === undefined) throw new NftCompileError(`unsupported numgen mode '${String(mode)}'`);
     b.push({ kind: 'numgen', dreg: reg, modulus: mod, type, ...(offset ? { offset } : {}) });
-    return { slot, reg, len: 4, key: keyTypeOf([NftDatatypes.integer]) };
+    return { slot, reg, len: 4, key: keyTypeOf([NftDatatypes.integer]), byteorder: NftByteorder.host };
   }
   if (o.concat) {
     const parts = o.concat.map((part) => loadExpr(b, part));
     const first = parts[0];
     if (!first) throw new NftCompileError('empty concatenation');
+    // A concatenation is described member by member, or not at all.
+    let typeofData: Uint8Array | undefined;
+    if (parts.every((p) => p.typeof)) {
+      const members = new UdataBuilder();
+      parts.forEach((p, i) => members.put(i, p.typeof as Uint8Array));
+      typeofData = typeofRecord(ExprType.concat, members.bytes());
+    }
     return {
       slot: first.slot,
       reg: first.reg,
       len: parts.reduce((n, p) => n + align4(p.len), 0),
       key: keyTypeOf(parts.flatMap((p) => p.key.parts)),
+      byteorder: NftByteorder.invalid,
+      ...(typeofData ? { typeof: typeofData } : {}),
     };
   }
   for (const op of bitwiseOps) {
@@ -277,7 +332,8 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
     const [mask, xor] =
       op === '&' ? [value, zeros] : op === '|' ? [value.map((x) => ~x & 0xff), value] : [ones, value];
     b.push({ kind: 'bitwise', sreg: loaded.reg, dreg: loaded.reg, len: loaded.len, mask, xor });
-    return loaded;
+    const { typeof: _described, ...rest } = loaded;
+    return rest;
   }
   throw new NftCompileError(`unsupported expression ${JSON.stringify(e)}`);
 }

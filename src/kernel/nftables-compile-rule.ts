@@ -13,6 +13,7 @@ import {
   loadExpr,
   loadPayload,
   metaField,
+  type Loaded,
 } from './nftables-compile-expr.js';
 import { compileElements, memberBounds, parseVerdict, type NftSetShape } from './nftables-compile-elements.js';
 import {
@@ -163,7 +164,7 @@ class RuleCompiler {
       if (op !== '==' && op !== '!=' && op !== 'in') throw new NftCompileError(`'${op}' cannot be used with a set`);
       const l = loadExpr(this.b, left);
       const shape: NftSetShape = { key: l.key, interval: hasIntervals(items, false) };
-      const set = this.anonymousSet(shape, items);
+      const set = this.anonymousSet(l, shape, items);
       this.b.push({ kind: 'lookup', sreg: l.reg, ...set, ...(op === '!=' ? { flags: NftLookupFlags.invert } : {}) });
       return;
     }
@@ -248,11 +249,11 @@ class RuleCompiler {
     const items = objectOf(data)?.set;
     if (!items || items.length === 0) throw new NftCompileError('vmap data must be "@map" or a non-empty {"set": [...]}');
     const shape: NftSetShape = { key: l.key, data: { kind: 'verdict' }, interval: hasIntervals(items, true) };
-    this.b.push({ kind: 'lookup', sreg: l.reg, ...this.anonymousSet(shape, items), dreg: 0 });
+    this.b.push({ kind: 'lookup', sreg: l.reg, ...this.anonymousSet(l, shape, items), dreg: 0 });
   }
 
   /** Emits NEWSET + NEWSETELEM for an anonymous set or verdict map; returns the lookup target. */
-  private anonymousSet(shape: NftSetShape, items: readonly NftJsonExpr[]): { set: string; setId: number } {
+  private anonymousSet(key: Loaded, shape: NftSetShape, items: readonly NftJsonExpr[]): { set: string; setId: number } {
     const isMap = shape.data !== undefined;
     const elements = compileElements(shape, items, { forDelete: false, merge: true, firstSegment: true });
     const id = this.ctx.nextSetId();
@@ -275,11 +276,15 @@ class RuleCompiler {
         ...(isMap ? { dataType: NFT_DATA_VERDICT, dataLen: 0 } : {}),
         size: elements.length,
         ...(concatInterval ? { fieldLens: shape.key.parts.map((p) => p.size) } : {}),
+        // What nft 1.0.6 records: the key expression's byte order and description (not for
+        // interval maps), and automerge for interval sets.
         userdata: setUdata({
-          keyByteorder: shape.key.byteorder,
+          keyByteorder: key.byteorder,
           ...(isMap ? { dataByteorder: 0 } : {}),
           keyIsConcat: shape.key.isConcat,
           anonymous: true,
+          ...(key.typeof && !(isMap && shape.interval) ? { keyTypeof: key.typeof } : {}),
+          ...(shape.interval && !isMap ? { mergeElements: true } : {}),
         }),
       },
       { op: 'newsetelem', family: this.ctx.family, table: this.ctx.table, set: name, setId: id, elements },

@@ -29,7 +29,8 @@ const EXPR_CONCAT = 13;
 /** nft limits comments to 128 bytes (NFT_USERDATA_MAXLEN is 256 for the whole blob). */
 export const MAX_COMMENT_BYTES = 128;
 
-class UdataWriter {
+/** Builds a userdata TLV blob. */
+export class UdataBuilder {
   private readonly parts: number[] = [];
 
   put(type: number, value: Uint8Array | readonly number[]): this {
@@ -60,7 +61,7 @@ export function checkComment(comment: string): string {
 
 export function commentUdata(type: number, comment: string | undefined): Uint8Array | undefined {
   if (comment === undefined) return undefined;
-  return new UdataWriter().putString(type, checkComment(comment)).bytes();
+  return new UdataBuilder().putString(type, checkComment(comment)).bytes();
 }
 
 export interface SetUdataInput {
@@ -69,18 +70,25 @@ export interface SetUdataInput {
   dataByteorder?: number;
   keyIsConcat: boolean;
   anonymous: boolean;
+  /** Anonymous sets: nft's description of the key expression (see Loaded.typeof). */
+  keyTypeof?: Uint8Array;
+  /** Anonymous interval sets are created with automerge. */
+  mergeElements?: boolean;
   comment?: string;
 }
 
 /** The set userdata nft 1.0.6 writes (mnl_nft_set_add). */
 export function setUdata(input: SetUdataInput): Uint8Array {
-  const w = new UdataWriter().putU32(Udata.set.keyByteorder, input.keyByteorder);
+  const w = new UdataBuilder().putU32(Udata.set.keyByteorder, input.keyByteorder);
   const isMap = input.dataByteorder !== undefined;
   if (isMap) w.putU32(Udata.set.dataByteorder, input.dataByteorder ?? 0);
-  if (input.keyIsConcat && !input.anonymous) {
+  if (input.mergeElements) w.putU32(Udata.set.mergeElements, 1);
+  if (input.keyTypeof) {
+    w.put(Udata.set.keyTypeof, input.keyTypeof);
+  } else if (input.keyIsConcat && !input.anonymous) {
     // A concatenation declared with `type a . b` still gets a typeof record: the concat
     // expression with no member descriptions.
-    const inner = new UdataWriter()
+    const inner = new UdataBuilder()
       .putU32(Udata.typeof.expr, EXPR_CONCAT)
       .put(Udata.typeof.data, [])
       .bytes();
@@ -88,7 +96,7 @@ export function setUdata(input: SetUdataInput): Uint8Array {
   }
   if (isMap && input.anonymous && input.dataByteorder === 0) {
     // nft 1.0.6 records the verdict data of anonymous verdict maps as a "typeof" too.
-    const inner = new UdataWriter().putU32(Udata.typeof.expr, EXPR_VERDICT).put(Udata.typeof.data, []).bytes();
+    const inner = new UdataBuilder().putU32(Udata.typeof.expr, EXPR_VERDICT).put(Udata.typeof.data, []).bytes();
     w.put(Udata.set.dataTypeof, inner);
   }
   if (isMap) w.putU32(Udata.set.dataInterval, 0);
