@@ -8,8 +8,11 @@
 /** 9p mount tags shared by qemu-args.ts and the init. */
 export const hostRootTag = 'kpt_root';
 export const ioTag = 'kpt_io';
+export const cacheTag = 'kpt_cache';
 /** Where the I/O share appears for the command inside the guest. */
 export const guestIoDir = '/run/kpt-vm';
+/** A writable folder that outlives the VM (node's compile cache lives there). */
+export const guestCacheDir = '/run/kpt-vm-cache';
 export const guestHostname = 'kpt-vm';
 /** Console lines from the init start with this. */
 export const consolePrefix = 'kpt-vm: ';
@@ -31,7 +34,9 @@ export function renderGuestInit(parameters: GuestInitParameters): string {
     MODULE_TREE: parameters.moduleTree,
     HOST_ROOT_TAG: hostRootTag,
     IO_TAG: ioTag,
+    CACHE_TAG: cacheTag,
     GUEST_IO_DIR: guestIoDir,
+    GUEST_CACHE_DIR: guestCacheDir,
     HOSTNAME: guestHostname,
     START_MARKER: commandStartMarker,
     CONSOLE_PREFIX: consolePrefix,
@@ -94,6 +99,8 @@ mount -t tmpfs -o mode=0755 run "$R/run" || fail "mount the guest's /run"
 mkdir -p "$R@GUEST_IO_DIR@"
 mount --move /io "$R@GUEST_IO_DIR@" || fail "move the I/O share"
 IO="$R@GUEST_IO_DIR@"
+mkdir -p "$R@GUEST_CACHE_DIR@"
+mount -t 9p -o "$opts" "@CACHE_TAG@" "$R@GUEST_CACHE_DIR@" || fail "mount the cache share"
 
 # The host's resolver is unreachable and slow lookups of our own name stall servers at start.
 hostname "@HOSTNAME@"

@@ -1,10 +1,12 @@
-import { hostRootTag, ioTag } from './guest-init.js';
+import { cacheTag, hostRootTag, ioTag } from './guest-init.js';
 
 export interface QemuMachine {
   kernel: string;
   initramfs: string;
   /** Host folder shared writable as the I/O share. */
   ioDir: string;
+  /** Host folder shared writable for caches that outlive one VM. */
+  cacheDir: string;
   memoryMiB: number;
   cpus: number;
 }
@@ -12,7 +14,7 @@ export interface QemuMachine {
 /**
  * The qemu command line. TCG because KVM is not usable on the machines this runs on; no network
  * card because the lab builds its own namespaces inside the guest; the serial console on stdio is
- * the only channel besides the two 9p shares.
+ * the only channel besides the 9p shares.
  */
 export function qemuArgs(machine: QemuMachine): string[] {
   const share = (id: string, path: string, extra: string): string[] => [
@@ -48,5 +50,6 @@ export function qemuArgs(machine: QemuMachine): string[] {
     // The host's root holds other mounts (/proc, /dev, ...); remap keeps their inode numbers apart.
     ...share(hostRootTag, '/', ',readonly=on,multidevs=remap'),
     ...share(ioTag, machine.ioDir, ''),
+    ...share(cacheTag, machine.cacheDir, ''),
   ];
 }
