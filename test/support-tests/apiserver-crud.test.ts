@@ -204,3 +204,11 @@ t.test('chunked lists with limit/continue read one consistent snapshot', async (
   t.equal(expired.code, 410, 'a continue token older than the history is 410');
   t.match(expired.body.message, /continue parameter is too old/);
 });
+
+t.test('IPv6 loopback: bracketed URL, certificate valid for ::1', async (t) => {
+  const server = await TestApiServer.start({ host: '::1' });
+  t.teardown(() => server.stop());
+  t.match(server.url, /^https:\/\/\[::1\]:\d+$/);
+  await server.create('nodes', node({ name: 'v6' }));
+  t.same((await clientsFor(server).core.listNode()).items.map((n) => n.metadata?.name), ['v6']);
+});

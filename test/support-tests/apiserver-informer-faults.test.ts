@@ -187,10 +187,13 @@ t.test('a stalled watch is abandoned after the inactivity timeout and re-opened 
 
 t.test('a delayed list or watch is simply waited for (no client timeout on LIST)', async (t) => {
   const { server, probe } = await rig(t);
-  await server.delayNext({ resource: 'services', verbs: ['list'], delayMs: 1500 });
+  await server.stallWatches({ resource: 'services' }); // so that `c` can only arrive through the relist
   await server.create('services', service({ name: 'c' }));
+  await server.delayNext({ resource: 'services', verbs: ['list'], delayMs: 1500 });
+  const expiredAt = Date.now();
   await server.expireWatches({ resource: 'services' });
-  await probe.waitForEvent('add', 'c', 5000);
+  const added = await probe.waitForEvent('add', 'c', 8000);
+  t.ok(added.time - expiredAt >= 1400, `the relist was waited for (${added.time - expiredAt} ms)`);
   t.equal(probe.count('error'), 0);
   const list = (await server.requests({ resource: 'services', verb: 'list' }))[1];
   t.equal(list?.fault, 'delay:1500');

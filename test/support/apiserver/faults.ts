@@ -113,12 +113,12 @@ export class FaultInjector {
 
   /** Never answer the next `count` matching requests (watch by default); a watch gets headers, then silence. */
   stallNext(spec: StallSpec = {}): void {
-    this.add({ verbs: ['watch'], ...spec }, spec.count, { kind: 'stall', beforeHeaders: spec.beforeHeaders ?? false });
+    this.add({ ...spec, verbs: spec.verbs ?? ['watch'] }, spec.count, { kind: 'stall', beforeHeaders: spec.beforeHeaders ?? false });
   }
 
   /** Break the next `count` matching requests (watch by default) mid-message: half a JSON line or body, then a destroyed socket. */
   dropNext(spec: InterruptSpec = {}): void {
-    this.add({ verbs: ['watch'], ...spec }, spec.count, { kind: 'drop', afterEvents: spec.afterEvents ?? 0 });
+    this.add({ ...spec, verbs: spec.verbs ?? ['watch'] }, spec.count, { kind: 'drop', afterEvents: spec.afterEvents ?? 0 });
   }
 
   /** End the next `count` matching watches cleanly after `afterEvents` events. */
