@@ -1,25 +1,40 @@
-import { run, type KernelTarget } from '../../kernel/exec.js';
+import type { KernelTarget } from '../../kernel/exec.js';
+import { isNativeNetlinkAvailable } from '../../kernel/netlink.js';
 import type { IPFamily } from '../../model/ip.js';
+import type { NftablesApplier } from './applier.js';
+import { netlinkApplier } from './applier-netlink.js';
+import { nftCommandApplier } from './applier-nft.js';
+import { TABLE_NAME } from './layout.js';
 
-export const NFTABLES_TABLE = 'kube-proxy';
+export const NFTABLES_TABLE = TABLE_NAME;
 
 /** The nft family of the per-family table (`ip kube-proxy`, `ip6 kube-proxy`). */
 export function nftFamily(family: IPFamily): 'ip' | 'ip6' {
   return family === 'IPv4' ? 'ip' : 'ip6';
 }
 
+function isMissingBinary(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
 /**
- * Deletes nftables mode's tables. A missing table (or a missing nft binary) is not an error:
- * cleanup runs on every start of another mode. Resolves with how many tables were deleted.
+ * Deletes nftables mode's tables, everything it made. A missing table is not an error: cleanup
+ * runs on every start of another mode. Without an nft binary the native module does it.
+ * Resolves with how many tables were deleted.
  */
-export async function cleanupNftables(families: readonly IPFamily[], target: KernelTarget = {}): Promise<number> {
+export async function cleanupNftables(families: readonly IPFamily[], target: KernelTarget = {}, applier?: NftablesApplier): Promise<number> {
   let deleted = 0;
   for (const family of families) {
-    const listed = await run(['nft', 'list', 'table', nftFamily(family), NFTABLES_TABLE], target).catch(() => undefined);
-    if (!listed || listed.code !== 0) continue;
-    const r = await run(['nft', 'delete', 'table', nftFamily(family), NFTABLES_TABLE], target);
-    if (r.code !== 0) throw new Error(`nft delete table ${nftFamily(family)} ${NFTABLES_TABLE}: ${r.stderr.trim()}`);
-    deleted++;
+    let removed: boolean;
+    try {
+      removed = await (applier ?? nftCommandApplier(target)).deleteTable(family);
+    } catch (err) {
+      if (applier || !isMissingBinary(err)) throw err;
+      // No nft binary: the native module can do it; without either nothing of ours can exist.
+      if (!isNativeNetlinkAvailable()) continue;
+      removed = await netlinkApplier(target.netns ? { netns: target.netns } : {}).deleteTable(family);
+    }
+    if (removed) deleted++;
   }
   return deleted;
 }

@@ -6,6 +6,9 @@
  * upstream's test format.
  */
 import type { NftJsonChain, NftJsonDocument, NftJsonExpr, NftJsonSet, NftJsonStatement } from '../../kernel/nftables-json.js';
+import type { IPFamily } from '../../model/ip.js';
+import { NftablesApplyError, type NftablesApplier, type TableListing } from './applier.js';
+import { TABLE_NAME } from './layout.js';
 import { renderChainDefinition, renderElement, renderExpr, renderRule, renderSetDefinition } from './render.js';
 
 interface FakeRule {
@@ -310,4 +313,42 @@ export class FakeNftables {
     }
     return false;
   }
+}
+
+/** An applier over a FakeNftables, for unit tests of the proxier. `failNext` makes the next apply fail. */
+export function fakeApplier(fake: FakeNftables): NftablesApplier & { failNext: number } {
+  const applier = {
+    name: 'nft' as const,
+    failNext: 0,
+    async apply(doc: NftJsonDocument): Promise<void> {
+      if (doc.nftables.length === 0) return;
+      if (applier.failNext > 0) {
+        applier.failNext--;
+        throw new NftablesApplyError('nft', 'injected failure', doc.nftables.length);
+      }
+      try {
+        fake.apply(doc);
+      } catch (err) {
+        throw new NftablesApplyError('nft', String(err), doc.nftables.length);
+      }
+    },
+    async listTable(family: IPFamily): Promise<TableListing | undefined> {
+      const fam = family === 'IPv4' ? 'ip' : 'ip6';
+      if (!fake.hasTable(fam, TABLE_NAME)) return undefined;
+      return {
+        chains: fake.chainNames(fam, TABLE_NAME),
+        sets: fake.setNames(fam, TABLE_NAME).map((name) => {
+          const timeout = fake.setTimeout(fam, TABLE_NAME, name);
+          return timeout === undefined ? { name } : { name, timeout };
+        }),
+      };
+    },
+    async deleteTable(family: IPFamily): Promise<boolean> {
+      const fam = family === 'IPv4' ? 'ip' : 'ip6';
+      if (!fake.hasTable(fam, TABLE_NAME)) return false;
+      fake.apply({ nftables: [{ delete: { table: { family: fam, name: TABLE_NAME } } }] });
+      return true;
+    },
+  };
+  return applier;
 }
