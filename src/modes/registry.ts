@@ -10,6 +10,7 @@ import type { Proxier, ProxyMode } from '../sync/proxier.js';
 import { createIptablesProxier } from './iptables/factory.js';
 import { cleanupIptables } from './iptables/cleanup.js';
 import { cleanupNftables } from './nftables/cleanup.js';
+import { createNftablesProxier } from './nftables/factory.js';
 import { auditIptables } from '../audit/iptables.js';
 
 /** Everything a mode needs to build its proxier for one family. */
@@ -67,16 +68,14 @@ const iptablesMode: ModeDefinition = {
   audit: auditIptables,
 };
 
-const nftablesCleanupOnly: ModeDefinition = {
-  create: async () => {
-    throw new Error('nftables mode is not available in this build');
-  },
+const nftablesMode: ModeDefinition = {
+  create: createNftablesProxier,
   cleanup: async (families) => `nftables: removed ${await cleanupNftables(families)} tables`,
 };
 
 const modes = new Map<ProxyMode, ModeDefinition>([
   ['iptables', iptablesMode],
-  ['nftables', nftablesCleanupOnly],
+  ['nftables', nftablesMode],
 ]);
 
 /** Modes register here so the CLI, cleanup and mode switching see every mode. */
