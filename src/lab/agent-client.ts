@@ -3,7 +3,7 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { AgentMessage, AgentRequest } from './agent-protocol.js';
-import { spawnInNetns } from './netns-spawn.js';
+import { spawnInNetns, unrefChild } from './netns-spawn.js';
 
 type Command = AgentRequest extends infer R ? (R extends AgentRequest ? Omit<R, 'id'> : never) : never;
 
@@ -55,6 +55,10 @@ export class AgentClient {
       });
     });
     createInterface({ input: child.stdout }).on('line', (line) => this.receive(line));
+    // An idle agent must not keep Node alive: a test that throws with its lab up has to end (and
+    // clean up on exit) instead of hanging until the runner's timeout. Pending commands and start-up
+    // keep it alive through their deadline timers.
+    unrefChild(child);
   }
 
   get pid(): number | undefined {

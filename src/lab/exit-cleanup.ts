@@ -1,8 +1,19 @@
 /**
  * Last-resort teardown of live labs when the process ends without `lab.destroy()`: normal exit,
- * SIGINT/SIGTERM/SIGHUP, an uncaught exception or unhandled rejection. Everything here is synchronous,
- * because nothing asynchronous runs once the process is exiting.
+ * process.exit(), an uncaught exception or unhandled rejection (both still emit 'exit'), and the
+ * signals that would kill it (SIGINT, SIGTERM, SIGHUP…). Everything here is synchronous, because
+ * nothing asynchronous runs once the process is exiting.
+ *
+ * Signals go through signal-exit rather than our own process.on(signal): a plain listener takes the
+ * default action away, and when a test runner has its own signal-exit hooks, each side waits for
+ * the other to re-raise the signal and the process never dies. signal-exit counts its listeners
+ * across copies and re-raises once all have run. An application handler that catches the signal
+ * (graceful shutdown) keeps it; the lab is then removed when that handler exits the process.
+ *
+ * The exit itself is watched with a plain 'exit' listener as well: inside tap test processes
+ * signal-exit's own exit hook never fires (its process.emit patch gets replaced), measured here.
  */
+import { onExit } from 'signal-exit';
 
 export interface SyncDestroyable {
   destroySync(): void;
@@ -22,32 +33,14 @@ function destroyAll(): void {
   }
 }
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
-function onSignal(signal: NodeJS.Signals): void {
-  destroyAll();
-  // Adding a listener disabled the default action. If nobody else handles the signal, die of it as
-  // we would have without us (exit status 128+n, as the parent expects).
-  if (process.listenerCount(signal) === 1) {
-    for (const s of SIGNALS) process.removeListener(s, onSignal);
-    process.kill(process.pid, signal);
-  }
-}
-
-function install(): void {
-  if (installed) return;
-  installed = true;
-  process.on('exit', destroyAll);
-  // A fatal exception skips 'exit'. The monitor observes without changing whether it is fatal; when
-  // someone handles uncaught exceptions (a test runner), the process may go on using its labs.
-  process.on('uncaughtExceptionMonitor', () => {
-    if (process.listenerCount('uncaughtException') === 0) destroyAll();
-  });
-  for (const s of SIGNALS) process.on(s, onSignal);
-}
-
 export function registerForExitCleanup(lab: SyncDestroyable): void {
-  install();
+  if (!installed) {
+    installed = true;
+    process.on('exit', destroyAll);
+    onExit(() => {
+      destroyAll();
+    });
+  }
   live.add(lab);
 }
 

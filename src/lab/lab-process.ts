@@ -1,5 +1,6 @@
 /** A long-running process the lab started in one of its namespaces (a proxy, a tcpdump…). */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { unrefChild } from './netns-spawn.js';
 
 export interface ProcessExit {
   code: number | null;
@@ -20,8 +21,7 @@ export class LabProcess {
   private lineBase = 0;
   private exit: ProcessExit | undefined;
   private readonly listeners = new Set<() => void>();
-  /** Resolves when the process has exited (never rejects). */
-  readonly exited: Promise<ProcessExit>;
+  private readonly exitPromise: Promise<ProcessExit>;
 
   constructor(
     /** The namespace's lab name (node1, client, web-1…). */
@@ -29,6 +29,8 @@ export class LabProcess {
     readonly argv: readonly string[],
     readonly child: ChildProcessWithoutNullStreams,
     private readonly stopTimeoutMs: number,
+    /** Told when the process is gone, without keeping Node alive for it (unlike `exited`). */
+    onGone: () => void = () => {},
   ) {
     child.stdout.on('data', (b: Buffer) => {
       const text = b.toString('utf8');
@@ -41,11 +43,15 @@ export class LabProcess {
       this.addLines('stderr', text);
     });
     child.stdin.on('error', () => {});
-    this.exited = new Promise((resolve) => {
+    // A running proxy must not keep a finished (or failed) test process alive; whoever waits for
+    // the exit (`exited`) keeps it alive for as long as that takes.
+    unrefChild(child);
+    this.exitPromise = new Promise((resolve) => {
       child.on('error', (e) => {
         this.err += `\nspawn failed: ${e.message}`;
         this.exit = { code: null, signal: null };
         this.notify();
+        onGone();
         resolve(this.exit);
       });
       child.on('close', (code, signal) => {
@@ -54,9 +60,16 @@ export class LabProcess {
         this.addLines('stderr', '\n');
         this.exit = { code, signal };
         this.notify();
+        onGone();
         resolve(this.exit);
       });
     });
+  }
+
+  /** Resolves when the process has exited (never rejects). */
+  get exited(): Promise<ProcessExit> {
+    if (this.running) this.child.ref();
+    return this.exitPromise;
   }
 
   get pid(): number | undefined {

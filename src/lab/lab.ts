@@ -485,9 +485,8 @@ export class Lab implements SyncDestroyable {
   spawn(ns: string, argv: string[], options: SpawnOptions = {}): LabProcess {
     this.assertLive();
     const child = spawnInNetns(this.netns(ns), argv, { ...options, detached: true });
-    const proc = new LabProcess(ns, argv, child, this.timeouts.stopMs);
+    const proc: LabProcess = new LabProcess(ns, argv, child, this.timeouts.stopMs, () => this.processes.delete(proc));
     this.processes.add(proc);
-    void proc.exited.then(() => this.processes.delete(proc));
     return proc;
   }
 

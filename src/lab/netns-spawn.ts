@@ -1,6 +1,7 @@
 /** Starting a process inside a named network namespace, tied to the life of this process. */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Socket } from 'node:net';
 
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
@@ -30,4 +31,10 @@ export function spawnInNetns(netns: string, argv: string[], options: NetnsSpawnO
     ...(options.cwd ? { cwd: options.cwd } : {}),
     detached: options.detached ?? false,
   });
+}
+
+/** Stops a child process and its pipes from holding the event loop open. */
+export function unrefChild(child: ChildProcessWithoutNullStreams): void {
+  child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as unknown as Socket).unref();
 }

@@ -85,6 +85,11 @@ export function nodeSysctls(topology: LabTopology): Sysctl[] {
     has('IPv4') && { key: 'net.ipv4.ip_forward', value: '1' },
     // "default" only reaches interfaces created later: the pod veths, not the LAN uplink.
     has('IPv4') && { key: 'net.ipv4.conf.default.proxy_arp', value: '1' },
+    // A node forwarding a packet back out of the LAN (a VIP before its rules exist) sends the
+    // client an ICMP redirect to the LAN gateway, and the client then bypasses the node for that
+    // VIP for minutes: later tests time out. The interface value counts too (OR semantics).
+    has('IPv4') && { key: 'net.ipv4.conf.all.send_redirects', value: '0' },
+    has('IPv4') && { key: `net.ipv4.conf.${UPLINK}.send_redirects`, value: '0' },
     has('IPv6') && { key: 'net.ipv6.conf.all.forwarding', value: '1' },
     has('IPv6') && { key: 'net.ipv6.conf.all.accept_dad', value: '0' },
     has('IPv6') && { key: 'net.ipv6.conf.default.accept_dad', value: '0' },
