@@ -9,3 +9,4 @@ export { DEFAULTS as LAB_DEFAULTS } from './topology.js';
 export type { LabClientOptions, LabOptions, LabTimeouts, LabTopology, NodeTopology, ClientTopology } from './topology.js';
 export type { HttpResult, UdpResult, ProbeResult, ProbeError, ProbeFailure, HttpAnswer, ProbeAnswer } from './agent-protocol.js';
 export type { IpFamily, PerFamily } from './addresses.js';
+export { LabCluster, type ClusterOptions, type PortSpec, type EndpointOverride } from './cluster.js';
