@@ -152,6 +152,9 @@ export class AgentClient {
   }
 
   async stop(): Promise<void> {
+    if (!this.running) return;
+    // Waiting for the exit must keep Node alive (the child is unref'd).
+    this.child.ref();
     this.kill();
     await this.exited;
   }

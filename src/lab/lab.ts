@@ -21,7 +21,7 @@ import {
 } from './namespaces.js';
 import { netnsArgv, spawnInNetns } from './netns-spawn.js';
 import { netnsNameFor, newLabId } from './owner.js';
-import { clientBatch, lanBatch, nodeBatch, nodeSysctls, podBatch, podNodeBatch, podVethName, type PodPlan } from './plan.js';
+import { clientBatch, clientSysctls, lanBatch, nodeBatch, nodeSysctls, podBatch, podNodeBatch, podVethName, type PodPlan } from './plan.js';
 import { describeResults } from './results.js';
 import { run, type RunResult } from './run.js';
 import {
@@ -166,11 +166,12 @@ export class Lab implements SyncDestroyable {
 
     await createNetns([...this.members.values()].map((m) => m.netns), commandMs);
     await ipBatch(lanBatch(t, (name) => this.netns(name)), { netns: lan, timeoutMs: commandMs });
-    const sysctls = nodeSysctls(t).map((s) => `${s.key}=${s.value}`);
+    const settings = (list: { key: string; value: string }[]) => ['sysctl', '-q', '-w', ...list.map((s) => `${s.key}=${s.value}`)];
     await Promise.all([
       ...t.nodes.map((n) => ipBatch(nodeBatch(t, n), { netns: this.netns(n.name), timeoutMs: commandMs })),
-      ...t.nodes.map((n) => this.exec(n.name, ['sysctl', '-q', '-w', ...sysctls])),
+      ...t.nodes.map((n) => this.exec(n.name, settings(nodeSysctls(t)))),
       ...t.clients.map((c) => ipBatch(clientBatch(t, c), { netns: this.netns(c.name), timeoutMs: commandMs })),
+      ...t.clients.map((c) => this.exec(c.name, settings(clientSysctls(t)))),
     ]);
   }
 

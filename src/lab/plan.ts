@@ -97,6 +97,19 @@ export function nodeSysctls(topology: LabTopology): Sysctl[] {
 }
 
 /**
+ * Clients ignore ICMP redirects. IPv6 has no switch to stop a node from sending them (the IPv4 one
+ * is in nodeSysctls), and a redirect accepted once sends a VIP's traffic past the node for minutes.
+ * For a host, IPv4 ORs "all" with the interface value, so both are set.
+ */
+export function clientSysctls(topology: LabTopology): Sysctl[] {
+  const v = topology.families.includes('IPv4') ? 'ipv4' : undefined;
+  const v6 = topology.families.includes('IPv6') ? 'ipv6' : undefined;
+  return [v, v6]
+    .filter((f): f is 'ipv4' | 'ipv6' => f !== undefined)
+    .flatMap((f) => ['all', UPLINK].map((dev) => ({ key: `net.${f}.conf.${dev}.accept_redirects`, value: '0' })));
+}
+
+/**
  * A client: its addresses, and routes for the service, external-IP and LoadBalancer ranges via the
  * ingress node (as a router in front of a cluster would have). `src` pins the first address as the
  * default source so a test knows which address the backends will see.

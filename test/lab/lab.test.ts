@@ -156,6 +156,22 @@ t.test('traffic in a two-node lab', async (t) => {
     await lab.exec('node1', ['iptables', '-t', 'nat', '-F']);
   });
 
+  t.test('a VIP that failed before its rules existed works once they do (no redirect sticks)', async (t) => {
+    for (const family of ['IPv4', 'IPv6'] as const) {
+      const vip = lab.serviceIp(20, family);
+      const before = await lab.http('client', vip, 80, { count: 3, timeoutMs: 300 });
+      t.ok(before.every((r) => !r.ok), `${family}: nothing answers without rules (${before.map((r) => (r.ok ? 'ok' : r.error))})`);
+      const restore = family === 'IPv4' ? 'iptables-restore' : 'ip6tables-restore';
+      // A pod on node1: replies from a pod on node2 would bypass node1 and its un-DNAT (no masquerade here).
+      const target = family === 'IPv4' ? `${lab.podIp('web-1', family)}:8080` : `[${lab.podIp('web-1', family)}]:8080`;
+      await lab.exec('node1', [restore, '--noflush'], {
+        input: `*nat\n-A PREROUTING -d ${vip} -p tcp --dport 80 -j DNAT --to-destination ${target}\nCOMMIT\n`,
+      });
+      t.match((await lab.http('client', vip, 80))[0], { ok: true, pod: 'web-1' }, `${family}: answered via node1 at once`);
+      await lab.exec('node1', [family === 'IPv4' ? 'iptables' : 'ip6tables', '-t', 'nat', '-F']);
+    }
+  });
+
   t.test('a second client address for source-range tests', async (t) => {
     const ip = lab.podIp('web-1');
     const second = lab.clientIp('client', 'IPv4', 1);

@@ -1,7 +1,7 @@
 // The lab's addressing and namespace plans, checked without root or namespaces.
 import t from 'tap';
 import { addressAt, canonicalIp, cidrContains, ipToBigInt, bigIntToIp, parseCidr, formatCidr, subnetAt } from '../../src/lab/addresses.js';
-import { clientBatch, lanBatch, nodeBatch, nodeSysctls, podBatch, podNodeBatch } from '../../src/lab/plan.js';
+import { clientBatch, clientSysctls, lanBatch, nodeBatch, nodeSysctls, podBatch, podNodeBatch } from '../../src/lab/plan.js';
 import { resolveTimeouts, resolveTopology } from '../../src/lab/topology.js';
 import { isOwnerAlive, netnsNameFor, newLabId, parseNetnsName, processStartTime } from '../../src/lab/owner.js';
 import { countByPod, describeResults, summarize } from '../../src/lab/results.js';
@@ -78,6 +78,12 @@ t.test('namespace plans', async (t) => {
     nodeSysctls(topo).map((s) => s.key),
     ['net.ipv4.ip_forward', 'net.ipv4.conf.default.proxy_arp', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.eth0.send_redirects', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.all.accept_dad', 'net.ipv6.conf.default.accept_dad'],
   );
+
+  t.same(
+    clientSysctls(topo).map((s) => `${s.key}=${s.value}`),
+    ['net.ipv4.conf.all.accept_redirects=0', 'net.ipv4.conf.eth0.accept_redirects=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0'],
+  );
+  t.same(clientSysctls(resolveTopology({ families: ['IPv6'] })).length, 2);
 
   const client = clientBatch(topo, topo.clients[0]!);
   t.ok(client.includes('route add 10.96.0.0/16 via 192.168.50.11 src 192.168.50.100'));
