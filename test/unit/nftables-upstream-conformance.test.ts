@@ -16,6 +16,19 @@ function ruleLines(text: string): string[] {
     .sort();
 }
 
+/**
+ * Upstream's rule set without the comments on the table, chains and sets: nft 1.0.6 ignores
+ * those in JSON, so this mode leaves them out (see layout.ts). Rule and element comments stay.
+ */
+function withoutObjectComments(text: string): string {
+  return text
+    .split('\n')
+    .map((l) =>
+      /^add (table|chain|set|map) /.test(l) ? l.replace(/ comment "[^"]*" ;/, '').replace(/ \{ \}$/, '') : l,
+    )
+    .join('\n');
+}
+
 t.test('first sync equals upstream TestOverallNFTablesRules', async (t) => {
   const s = loadScenario('upstream-nftables-overall');
   const plan = buildSyncPlan({
@@ -31,6 +44,6 @@ t.test('first sync equals upstream TestOverallNFTablesRules', async (t) => {
   const fake = new FakeNftables();
   fake.apply(plan.document);
   const upstream = readFileSync(join(s.dir, 'upstream-nftables-expected.nft'), 'utf8');
-  t.same(ruleLines(fake.dump('ip', 'kube-proxy')), ruleLines(upstream));
+  t.same(ruleLines(fake.dump('ip', 'kube-proxy')), ruleLines(withoutObjectComments(upstream)));
   t.same(plan.stats.noLocalEndpoints, { internal: 0, external: 1 }, 'svc2 has no local endpoints for external traffic');
 });

@@ -27,7 +27,6 @@ import {
 import type { BaseChainSpec, Transaction } from './transaction.js';
 
 export const TABLE_NAME = 'kube-proxy';
-export const TABLE_COMMENT = 'rules for kube-proxy';
 
 // Base chains: named "${type}-${hook}", with "-pre-dnat" for the filter chains that must see
 // the original destination.
@@ -124,6 +123,11 @@ export interface LayoutResult {
  * Writes the fixed layout into a full-sync transaction (upstream's setupNFTables). On the first
  * sync after start, base chains are added and deleted once so that a previous version's chains
  * with other priorities are recreated rather than failing the transaction.
+ *
+ * Upstream gives the table, the reject chain and each set and map a comment ("rules for
+ * kube-proxy", "Active ClusterIPs", ...). nft 1.0.6 silently drops comments on tables, chains
+ * and sets in JSON input (rule and element comments work), while the native applier would
+ * encode them: to keep both appliers' kernel state identical the document carries none.
  */
 export function writeLayout(tx: Transaction, config: LayoutConfig, firstSync: boolean): LayoutResult {
   const ip = ipKeyword(config.family);
@@ -131,7 +135,7 @@ export function writeLayout(tx: Transaction, config: LayoutConfig, firstSync: bo
   const noLocalhost = match(daddr(ip), '!=', config.family === 'IPv4' ? cidrValue('127.0.0.0/8') : '::1');
   const matchAll = config.nodePortAddresses.matchAll;
 
-  tx.addTable(TABLE_COMMENT);
+  tx.addTable();
 
   if (firstSync) {
     for (const [name] of BASE_CHAINS) {
@@ -145,10 +149,10 @@ export function writeLayout(tx: Transaction, config: LayoutConfig, firstSync: bo
   }
 
   const created = new Set<string>();
-  const ensureChain = (name: string, comment?: string): void => {
+  const ensureChain = (name: string): void => {
     if (created.has(name)) return;
     created.add(name);
-    tx.addChain(name, undefined, comment);
+    tx.addChain(name);
     tx.flushChain(name);
   };
   for (const j of JUMPS) {
@@ -163,7 +167,7 @@ export function writeLayout(tx: Transaction, config: LayoutConfig, firstSync: bo
   tx.addRule(MASQUERADING, [{ mangle: { key: mark, value: { '^': [mark, m] } } }]);
   tx.addRule(MASQUERADING, [{ masquerade: { flags: ['fully-random'] } }]);
 
-  tx.addSet(CLUSTER_IPS_SET, { type: addr, comment: 'Active ClusterIPs' });
+  tx.addSet(CLUSTER_IPS_SET, { type: addr });
   tx.addRule(CLUSTER_IPS_CHECK, [match(daddr(ip), '==', `@${CLUSTER_IPS_SET}`), reject], 'Reject traffic to invalid ports of ClusterIPs');
   if (config.serviceCIDRs.length > 0) {
     tx.addRule(
@@ -175,7 +179,7 @@ export function writeLayout(tx: Transaction, config: LayoutConfig, firstSync: bo
 
   // "add" then "delete" removes the set whether or not it existed: a bare delete of a missing
   // set would fail the whole transaction.
-  tx.addSet(NODEPORT_IPS_SET, { type: addr, comment: 'IPs that accept NodePort traffic' });
+  tx.addSet(NODEPORT_IPS_SET, { type: addr });
   const skippedLoopbackNodePortIPs: string[] = [];
   if (matchAll) {
     tx.deleteSet(NODEPORT_IPS_SET);
@@ -191,21 +195,21 @@ export function writeLayout(tx: Transaction, config: LayoutConfig, firstSync: bo
 
   const serviceMapType = [addr, 'inet_proto', 'inet_service'];
   const nodePortMapType = ['inet_proto', 'inet_service'];
-  tx.addSet(NO_ENDPOINT_SERVICES_MAP, { type: serviceMapType, map: 'verdict', comment: 'vmap to drop or reject packets to services with no endpoints' });
-  tx.addSet(NO_ENDPOINT_NODEPORTS_MAP, { type: nodePortMapType, map: 'verdict', comment: 'vmap to drop or reject packets to service nodeports with no endpoints' });
+  tx.addSet(NO_ENDPOINT_SERVICES_MAP, { type: serviceMapType, map: 'verdict' });
+  tx.addSet(NO_ENDPOINT_NODEPORTS_MAP, { type: nodePortMapType, map: 'verdict' });
 
-  ensureChain(REJECT_CHAIN, 'helper for @no-endpoint-services / @no-endpoint-nodeports');
+  ensureChain(REJECT_CHAIN);
   tx.addRule(REJECT_CHAIN, [reject]);
 
   tx.addRule(SERVICE_ENDPOINTS_CHECK, [{ vmap: { key: destinationKey(ip), data: `@${NO_ENDPOINT_SERVICES_MAP}` } }]);
   const nodePortDestination: NftJsonStatement = matchAll ? noLocalhost : match(daddr(ip), '==', `@${NODEPORT_IPS_SET}`);
   tx.addRule(NODEPORT_ENDPOINTS_CHECK, [nodePortDestination, { vmap: { key: nodePortKey, data: `@${NO_ENDPOINT_NODEPORTS_MAP}` } }]);
 
-  tx.addSet(FIREWALL_IPS_MAP, { type: serviceMapType, map: 'verdict', comment: 'destinations that are subject to LoadBalancerSourceRanges' });
+  tx.addSet(FIREWALL_IPS_MAP, { type: serviceMapType, map: 'verdict' });
   tx.addRule(FIREWALL_CHECK, [{ vmap: { key: destinationKey(ip), data: `@${FIREWALL_IPS_MAP}` } }]);
 
-  tx.addSet(SERVICE_IPS_MAP, { type: serviceMapType, map: 'verdict', comment: 'ClusterIP, ExternalIP and LoadBalancer IP traffic' });
-  tx.addSet(SERVICE_NODEPORTS_MAP, { type: nodePortMapType, map: 'verdict', comment: 'NodePort traffic' });
+  tx.addSet(SERVICE_IPS_MAP, { type: serviceMapType, map: 'verdict' });
+  tx.addSet(SERVICE_NODEPORTS_MAP, { type: nodePortMapType, map: 'verdict' });
   tx.addRule(SERVICES_CHAIN, [{ vmap: { key: destinationKey(ip), data: `@${SERVICE_IPS_MAP}` } }]);
   tx.addRule(
     SERVICES_CHAIN,

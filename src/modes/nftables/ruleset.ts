@@ -101,9 +101,12 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
     }
     for (const set of objects.affinitySets) {
       const known = applied.affinitySets.get(set.name);
-      // The kernel refuses to "add" an existing set with another timeout; the chains that use
-      // the set were flushed just above, so it can be deleted and recreated here.
-      if (known !== undefined && known !== set.timeoutSeconds) tx.deleteSet(set.name);
+      // An existing set is left alone: nft marks a set "dynamic" when a rule updates it, 1.0.6
+      // cannot say "dynamic" in JSON, so re-adding it would fail as a conflicting redefinition.
+      if (known === set.timeoutSeconds) continue;
+      // The kernel refuses to change a set's timeout in place; the chains that use the set were
+      // flushed just above, so it can be deleted and recreated here.
+      if (known !== undefined) tx.deleteSet(set.name);
       tx.addSet(set.name, { type: addrType(config.family), flags: ['timeout'], timeout: set.timeoutSeconds });
     }
     for (const chain of objects.content) {

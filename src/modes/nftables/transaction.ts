@@ -26,10 +26,12 @@ export interface SetSpec {
   readonly flags?: readonly string[];
   /** Default element timeout, seconds. */
   readonly timeout?: number;
-  readonly comment?: string;
 }
 
-/** Collects the commands of one transaction for one table. */
+/**
+ * Collects the commands of one transaction for one table. Tables, chains and sets take no
+ * comment: nft 1.0.6 ignores those in JSON, and both appliers must leave the same state.
+ */
 export class Transaction {
   private readonly commands: NftJsonCommand[] = [];
 
@@ -42,14 +44,13 @@ export class Transaction {
     return this.commands.length;
   }
 
-  addTable(comment?: string): void {
-    this.commands.push({ add: { table: { family: this.family, name: this.table, ...(comment ? { comment } : {}) } } });
+  addTable(): void {
+    this.commands.push({ add: { table: { family: this.family, name: this.table } } });
   }
 
-  addChain(name: string, base?: BaseChainSpec, comment?: string): void {
+  addChain(name: string, base?: BaseChainSpec): void {
     const chain: NftJsonChain = { family: this.family, table: this.table, name };
     if (base) Object.assign(chain, { type: base.type, hook: base.hook, prio: base.prio });
-    if (comment) chain.comment = comment;
     this.commands.push({ add: { chain } });
   }
 
@@ -77,7 +78,6 @@ export class Transaction {
     if (spec.map) set.map = spec.map;
     if (spec.flags) set.flags = [...spec.flags];
     if (spec.timeout !== undefined) set.timeout = spec.timeout;
-    if (spec.comment) set.comment = spec.comment;
     this.commands.push(spec.map ? { add: { map: set } } : { add: { set } });
   }
 
