@@ -1,5 +1,6 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isProcessAlive } from './process-alive.js';
 
 /**
  * Serialises cache builds between processes (two `npm test` runs, or tap running several files).
@@ -17,7 +18,7 @@ export async function withFileLock<T>(
     const acquired = await tryCreate(lockPath);
     if (acquired) break;
     const holder = await readHolder(lockPath);
-    if (holder !== undefined && !isAlive(holder)) {
+    if (holder !== undefined && !isProcessAlive(holder)) {
       // The holder died without cleaning up (SIGKILL, power loss): take its lock away. Renaming to
       // a private name first means only one waiter wins if several notice at the same moment.
       await rename(lockPath, `${lockPath}.stale-${process.pid}`).then(
@@ -58,14 +59,5 @@ async function readHolder(lockPath: string): Promise<number | undefined> {
     return Number.isFinite(pid) ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

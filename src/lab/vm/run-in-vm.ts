@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { commandStartMarker, consolePrefix, guestCacheDir, guestIoDir } from './
 import { ioFiles, type GuestExit, type GuestJob } from './guest-launcher.js';
 import { ensureInitramfs, type Initramfs } from './initramfs.js';
 import { pathExists } from './path-exists.js';
+import { isProcessAlive } from './process-alive.js';
 import { qemuArgs } from './qemu-args.js';
 import { findProgram } from './run-command.js';
 import { reapOnExit } from './vm-reaper.js';
@@ -69,6 +70,8 @@ export interface PreparedVm {
 }
 
 const defaultTimeoutMs = 10 * 60_000;
+/** Temporary I/O folders are named after the owning process, so orphans can be recognised. */
+const tempPrefix = 'kpt-vm-';
 
 /**
  * Everything a run needs that can be cached: qemu's path, the Debian kernel, the initramfs.
@@ -89,7 +92,8 @@ export async function prepareVm(options: { log?: (line: string) => void } = {}):
 /** Boots the Debian kernel under qemu, runs one command in it and powers it off again. */
 export async function runInVm(options: VmRunOptions, prepared?: PreparedVm): Promise<VmRunResult> {
   const vm = prepared ?? (await prepareVm({ log: options.log ?? defaultLog }));
-  const tempDir = await mkdtemp(join(tmpdir(), 'kpt-vm-'));
+  await removeOrphanedTempDirs();
+  const tempDir = await mkdtemp(join(tmpdir(), `${tempPrefix}${process.pid}-`));
   try {
     await writeJob(tempDir, options);
     return await boot(vm, tempDir, options);
@@ -217,6 +221,18 @@ async function boot(vm: PreparedVm, ioDir: string, options: VmRunOptions): Promi
     options.signal?.removeEventListener('abort', kill);
     kill();
     unregister();
+  }
+}
+
+/**
+ * A SIGKILLed runner cannot clean up (its qemu dies with it through the parent-death signal, but
+ * the I/O folder stays): remove folders whose owning process is gone.
+ */
+async function removeOrphanedTempDirs(): Promise<void> {
+  const pattern = new RegExp(`^${tempPrefix}(\\d+)-`);
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    const owner = Number(pattern.exec(name)?.[1]);
+    if (owner && !isProcessAlive(owner)) await rm(join(tmpdir(), name), { recursive: true, force: true });
   }
 }
 
