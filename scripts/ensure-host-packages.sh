@@ -13,6 +13,9 @@ declare -A wanted=(
   [python3]=python3
   [curl]=curl
   [procps]=ps
+  # deploy/ and vagrant/ checks (test/deploy): shell linting, `vagrant validate` (works offline).
+  [shellcheck]=shellcheck
+  [vagrant]=vagrant
 )
 if [ "${KPT_WITH_VM:-1}" = 1 ]; then
   wanted[qemu-system-x86]=qemu-system-x86_64
