@@ -1,0 +1,30 @@
+import t from 'tap';
+import { World } from '../support/e2e/world.js';
+import { LIFECYCLE_SCENARIOS, POLICY_SCENARIOS, runScenarios, SERVICE_SCENARIOS, type ModeChecks } from '../support/e2e/scenarios.js';
+
+// nftables mode with the nft binary applier (`nft -j -f -`); nftables-netlink.test.ts runs the
+// same scenarios with the native netlink batch.
+const APPLIER = ['--nftables-applier=nft'];
+
+/** nftables mode's rules are its two tables; after --cleanup neither may exist in node1. */
+const nftablesChecks: ModeChecks = {
+  async rulesPresent(w) {
+    const r = await w.lab.exec('node1', ['nft', 'list', 'tables'], { allowFailure: true });
+    return /\btable ip6? kube-proxy\b/.test(r.stdout);
+  },
+};
+
+t.test('nftables mode (nft applier): service types with real traffic', async (t) => {
+  const world = await World.create(t, { mode: 'nftables', proxyArgs: APPLIER });
+  await runScenarios(t, world, SERVICE_SCENARIOS, nftablesChecks);
+});
+
+t.test('nftables mode (nft applier): traffic policies, affinity, terminating endpoints', async (t) => {
+  const world = await World.create(t, { mode: 'nftables', proxyArgs: APPLIER });
+  await runScenarios(t, world, POLICY_SCENARIOS, nftablesChecks);
+});
+
+t.test('nftables mode (nft applier): live changes, bad input, restart, cleanup', async (t) => {
+  const world = await World.create(t, { mode: 'nftables', proxyArgs: APPLIER });
+  await runScenarios(t, world, LIFECYCLE_SCENARIOS, nftablesChecks);
+});
