@@ -1,16 +1,30 @@
 /** The lab's end of one namespace agent (agent.ts): starts it, sends commands, matches answers. */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentMessage, AgentRequest } from './agent-protocol.js';
 import { spawnInNetns, unrefChild } from './netns-spawn.js';
 
 type Command = AgentRequest extends infer R ? (R extends AgentRequest ? Omit<R, 'id'> : never) : never;
 
-/** From src (tap, Node type stripping) run agent.ts; from dist run the compiled agent.js. */
+/**
+ * From dist, the compiled agent.js next to this file. From src (under tap), the compiled copy in
+ * dist when it is at least as new as agent.ts, else agent.ts itself through Node's type stripping:
+ * stripping costs every agent start ~0.1 s here and seconds in an emulated VM.
+ */
 export function agentScriptPath(): string {
   const self = fileURLToPath(import.meta.url);
-  return self.endsWith('.ts') ? new URL('./agent.ts', import.meta.url).pathname : new URL('./agent.js', import.meta.url).pathname;
+  if (!self.endsWith('.ts')) return fileURLToPath(new URL('./agent.js', import.meta.url));
+  const source = fileURLToPath(new URL('./agent.ts', import.meta.url));
+  const compiled = join(dirname(self), '../../dist/src/lab/agent.js');
+  try {
+    if (statSync(compiled).mtimeMs >= statSync(source).mtimeMs) return compiled;
+  } catch {
+    // Not built.
+  }
+  return source;
 }
 
 /**
@@ -70,8 +84,9 @@ export class AgentClient {
   }
 
   /** Starts the agent; the returned client is usable at once (commands queue until it is up). */
-  static spawn(netns: string, name: string): AgentClient {
-    const child = spawnInNetns(netns, [process.execPath, agentScriptPath(), '--name', name, '--netns', netns], {
+  static spawn(netns: string, name: string, sysctls: readonly { key: string; value: string }[] = []): AgentClient {
+    const settings = sysctls.flatMap((s) => ['--sysctl', `${s.key}=${s.value}`]);
+    const child = spawnInNetns(netns, [process.execPath, agentScriptPath(), '--name', name, '--netns', netns, ...settings], {
       env: agentEnv(),
     });
     return new AgentClient(netns, name, child);

@@ -11,6 +11,7 @@
  * Kept to Node built-ins and erasable TypeScript so Node 24 runs it straight from source (under tap)
  * as well as compiled from dist.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createInterface } from 'node:readline';
@@ -33,6 +34,16 @@ function argValue(flag: string): string | undefined {
 }
 
 const podName = argValue('--name') ?? 'agent';
+
+/**
+ * `--sysctl key=value` (repeatable): namespace settings the lab wants, written here because this
+ * process already runs in the namespace; a `sysctl` process per pod would cost a spawn each.
+ */
+for (let i = 0; i < process.argv.length; i++) {
+  if (process.argv[i] !== '--sysctl') continue;
+  const [key = '', value = ''] = (process.argv[i + 1] ?? '').split('=');
+  writeFileSync(`/proc/sys/${key.replaceAll('.', '/')}`, value);
+}
 
 function send(message: AgentMessage): void {
   process.stdout.write(JSON.stringify(message) + '\n');

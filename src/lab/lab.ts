@@ -21,7 +21,7 @@ import {
 } from './namespaces.js';
 import { netnsArgv, spawnInNetns } from './netns-spawn.js';
 import { netnsNameFor, newLabId } from './owner.js';
-import { clientBatch, clientSysctls, lanBatch, nodeBatch, nodeSysctls, podBatch, podNodeBatch, podVethName, type PodPlan } from './plan.js';
+import { clientBatch, clientSysctls, icmpUnlimitedSysctls, lanBatch, nodeBatch, nodeSysctls, podBatch, podNodeBatch, podVethName, type PodPlan } from './plan.js';
 import { describeResults } from './results.js';
 import { run, type RunResult } from './run.js';
 import {
@@ -405,7 +405,9 @@ export class Lab implements SyncDestroyable {
     this.assertLive();
     let agent = this.agents.get(name);
     if (!agent || !agent.running) {
-      agent = AgentClient.spawn(this.netns(name), name);
+      // A pod's agent also sets up its namespace: pods get no sysctl process of their own.
+      const sysctls = this.members.get(name)?.kind === 'pod' ? icmpUnlimitedSysctls(this.topology) : [];
+      agent = AgentClient.spawn(this.netns(name), name, sysctls);
       this.agents.set(name, agent);
     }
     await agent.ready(this.timeouts.agentStartMs);

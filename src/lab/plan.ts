@@ -79,9 +79,24 @@ export function nodeBatch(topology: LabTopology, node: NodeTopology): string[] {
   return lines;
 }
 
+/**
+ * ICMP errors leave the kernel rate limited, per destination (a burst of 6, then one a second) and
+ * globally: hundreds of requests to a REJECT rule or a closed UDP port would mostly time out instead
+ * of being refused, and refused-vs-timeout is what tests check. Emptying the rate masks lifts both
+ * limits (IPv6 keeps only type 0, which is reserved). Pods and nodes send such errors.
+ */
+export function icmpUnlimitedSysctls(topology: LabTopology): Sysctl[] {
+  const has = (f: IpFamily) => topology.families.includes(f);
+  return [
+    has('IPv4') && { key: 'net.ipv4.icmp_ratemask', value: '0' },
+    has('IPv6') && { key: 'net.ipv6.icmp.ratemask', value: '0' },
+  ].filter((s): s is Sysctl => s !== false);
+}
+
 export function nodeSysctls(topology: LabTopology): Sysctl[] {
   const has = (f: IpFamily) => topology.families.includes(f);
   return [
+    ...icmpUnlimitedSysctls(topology),
     has('IPv4') && { key: 'net.ipv4.ip_forward', value: '1' },
     // "default" only reaches interfaces created later: the pod veths, not the LAN uplink.
     has('IPv4') && { key: 'net.ipv4.conf.default.proxy_arp', value: '1' },

@@ -195,6 +195,19 @@ t.test('traffic in a two-node lab', async (t) => {
     t.comment(`300 UDP datagrams: ${Math.round(performance.now() - udpStarted)} ms`);
   });
 
+  t.test('hundreds of refusals stay refusals (ICMP errors are not rate limited)', async (t) => {
+    const closedUdp = await lab.udp('client', lab.podIp('web-1'), 5999, { count: 200 });
+    t.same(summarize(closedUdp).byError, { refused: 200 }, 'a closed UDP port in a pod');
+    await lab.exec('node1', ['iptables', '-I', 'FORWARD', '-d', lab.podIp('web-1'), '-p', 'tcp', '--dport', '8080', '-j', 'REJECT']);
+    await lab.exec('node1', ['ip6tables', '-I', 'FORWARD', '-d', lab.podIp('web-1', 'IPv6'), '-p', 'tcp', '--dport', '8080', '-j', 'REJECT']);
+    for (const family of ['IPv4', 'IPv6'] as const) {
+      const rejected = await lab.http('client', lab.podIp('web-1', family), 8080, { count: 200 });
+      t.same(summarize(rejected).byError, { refused: 200 }, `REJECT on the node, ${family}`);
+    }
+    await lab.exec('node1', ['iptables', '-F', 'FORWARD']);
+    await lab.exec('node1', ['ip6tables', '-F', 'FORWARD']);
+  });
+
   t.test('backends stop and start; pods go and come back', async (t) => {
     await lab.stopBackend('web-2');
     t.match((await lab.http('client', lab.podIp('web-2'), 8080))[0], { ok: false, error: 'refused' });

@@ -76,7 +76,7 @@ t.test('namespace plans', async (t) => {
   t.notOk(node1.some((l) => l.includes('10.244.1.0/24 via')), 'no route for its own pods via the LAN');
   t.same(
     nodeSysctls(topo).map((s) => s.key),
-    ['net.ipv4.ip_forward', 'net.ipv4.conf.default.proxy_arp', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.eth0.send_redirects', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.all.accept_dad', 'net.ipv6.conf.default.accept_dad'],
+    ['net.ipv4.icmp_ratemask', 'net.ipv6.icmp.ratemask', 'net.ipv4.ip_forward', 'net.ipv4.conf.default.proxy_arp', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.eth0.send_redirects', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.all.accept_dad', 'net.ipv6.conf.default.accept_dad'],
   );
 
   t.same(
