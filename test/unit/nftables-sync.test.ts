@@ -348,3 +348,34 @@ t.test('random changes: every partial sync converges to what a full sync gives',
   }
   t.pass('60 random changes, checked every 5');
 });
+
+t.test('when the kernel cannot be listed, a full sync flushes every chain it writes', async (t) => {
+  const previous = world();
+  previous.tracker.upsertService(svcA);
+  previous.tracker.upsertEndpointSlice(slice('ns1', 'a', 'a-1', eps('10.180.0.1')));
+  await previous.sync();
+  const w = world();
+  for (const doc of previous.fake.applied) w.fake.apply(doc);
+  w.applier.listTable = async () => {
+    throw new Error('listing refused');
+  };
+  w.tracker.upsertService(svcA);
+  w.tracker.upsertEndpointSlice(slice('ns1', 'a', 'a-1', eps('10.180.0.1')));
+  const r = await w.sync();
+  t.ok(text(r.docs).some((l) => l.startsWith('flush chain ip kube-proxy endpoint-')), 'chains of unknown state are flushed before rules are added');
+  t.equal(w.dump(), previous.dump(), 'no rule is doubled');
+});
+
+t.test('partial syncs reuse the objects of unchanged services', async (t) => {
+  const w = world();
+  for (let i = 0; i < 20; i++) {
+    w.tracker.upsertService(service('ns', `s${i}`, { clusterIP: `172.30.2.${i}`, ports: p80 }));
+    w.tracker.upsertEndpointSlice(slice('ns', `s${i}`, `s${i}-1`, eps(`10.180.2.${i}`)));
+  }
+  await w.sync();
+  w.tracker.upsertEndpointSlice(slice('ns', 's3', 's3-1', eps('10.180.3.3')));
+  const r = await w.sync();
+  t.equal(r.report.stats.servicePortsWritten, 1, 'one service written');
+  t.equal(r.report.stats.elementsAdded + r.report.stats.elementsDeleted, 0, 'its ClusterIP element is unchanged');
+  t.equal(r.report.stats.staleChainsFlushed, 1, 'the replaced endpoint chain is flushed');
+});

@@ -9,6 +9,7 @@ import { isAffinitySetName, isServiceChainName, NftablesNames } from './naming.j
 import {
   buildSyncPlan,
   emptyAppliedState,
+  ServiceObjectsCache,
   nextStaleDeadline,
   staleChainDeletion,
   withoutChains,
@@ -61,6 +62,7 @@ export class NftablesProxier implements Proxier {
   readonly mode = 'nftables' as const;
   readonly family: IPFamily;
   private readonly names = new NftablesNames();
+  private readonly cache = new ServiceObjectsCache();
   private applied: AppliedState = emptyAppliedState();
   private needFullSync = true;
   private firstSync = true;
@@ -108,10 +110,12 @@ export class NftablesProxier implements Proxier {
     const full =
       this.needFullSync || request.forceFullSync || now - this.lastFullSyncAt >= FULL_SYNC_PERIOD_MS || layout !== this.appliedLayout;
     let applied = this.applied;
+    let chainsKnown = true;
     if (full) {
       try {
         applied = reconcileWithKernel(applied, await this.opts.applier.listTable(fam));
       } catch (err) {
+        chainsKnown = false;
         // Upstream carries on without the listing: stale chains are then only those we know of.
         this.opts.log.error({ err: String(err), family: fam }, 'Failed to list nftables chains: stale chains will not be deleted');
       }
@@ -122,7 +126,9 @@ export class NftablesProxier implements Proxier {
       snapshot: request.snapshot,
       config,
       names: this.names,
+      cache: this.cache,
       applied,
+      chainsKnown,
       full,
       firstSync: this.firstSync,
       changedServices: request.changedServices,

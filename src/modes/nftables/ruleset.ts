@@ -5,11 +5,13 @@
  */
 import type { NftJsonDocument } from '../../kernel/nftables-json.js';
 import type { FamilySnapshot } from '../../model/snapshot.js';
-import { emptyElements, writeElementDiff, type ElementSignatures } from './elements.js';
+import { emptyElements, putElement, writeElementDiff, type ElementSignatures } from './elements.js';
 import { addrType, ipKeyword } from './expressions.js';
 import { TABLE_NAME, writeLayout, type ElementContainer } from './layout.js';
 import type { NftablesNames } from './naming.js';
-import { servicePortObjects, type NftablesRuleConfig } from './service-rules.js';
+import { servicePortObjects, type NftablesRuleConfig, type ServicePortObjects } from './service-rules.js';
+import type { Endpoint } from '../../model/endpoint.js';
+import type { ServicePort } from '../../model/service-port.js';
 import { Transaction } from './transaction.js';
 
 /** What is in the kernel table (as far as this proxier knows), after the last committed sync. */
@@ -28,11 +30,45 @@ export function emptyAppliedState(): AppliedState {
   return { elements: new Map(), chains: new Set(), affinitySets: new Map(), staleChains: new Map() };
 }
 
+/**
+ * The objects of unchanged service ports from the previous sync. Snapshots share the ServicePort
+ * and endpoint list objects of services that did not change, so identity says "same input"; a
+ * partial sync then costs the changed services, not the whole cluster.
+ */
+export class ServiceObjectsCache {
+  private entries = new Map<string, { sp: ServicePort; endpoints: readonly Endpoint[]; config: string; objects: ServicePortObjects }>();
+  private next = new Map<string, { sp: ServicePort; endpoints: readonly Endpoint[]; config: string; objects: ServicePortObjects }>();
+
+  get(sp: ServicePort, endpoints: readonly Endpoint[], config: string): ServicePortObjects | undefined {
+    const e = this.entries.get(sp.key);
+    return e && e.sp === sp && e.endpoints === endpoints && e.config === config ? e.objects : undefined;
+  }
+
+  /** Records this sync's objects; call commit() once the sync is done. */
+  put(sp: ServicePort, endpoints: readonly Endpoint[], config: string, objects: ServicePortObjects): void {
+    // Chain contents are only needed once, when written; keeping them would double the memory.
+    this.next.set(sp.key, { sp, endpoints, config, objects: objects.content ? { ...objects, content: undefined } : objects });
+  }
+
+  /** Keeps exactly the service ports of the last sync (deleted services drop out). */
+  commit(): void {
+    this.entries = this.next;
+    this.next = new Map();
+  }
+}
+
 export interface NftablesSyncInput {
   readonly snapshot: FamilySnapshot;
   readonly config: NftablesRuleConfig;
   readonly names: NftablesNames;
+  /** Reused objects of unchanged services; omitted, everything is recomputed. */
+  readonly cache?: ServiceObjectsCache;
   readonly applied: AppliedState;
+  /**
+   * Whether `applied.chains` is known to list every per-service chain in the kernel (false after
+   * a failed listing): only then may a chain absent from it be created without a flush.
+   */
+  readonly chainsKnown?: boolean;
   /** Rewrite the layout and every service; element maps are flushed and refilled. */
   readonly full: boolean;
   /** The first sync since start: base chains are deleted and recreated once. */
@@ -84,10 +120,16 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
   let noLocalInternal = 0;
   let noLocalExternal = 0;
   const servicePorts = snapshot.sortedServicePorts();
+  const cache = input.cache;
+  const configKey = cache ? JSON.stringify(config) : '';
+  const chainsKnown = input.chainsKnown ?? true;
 
   for (const sp of servicePorts) {
     const write = full || input.changedServices.has(sp.serviceName);
-    const objects = servicePortObjects(sp, snapshot.endpointsOf(sp), config, names, desired, write);
+    const endpoints = snapshot.endpointsOf(sp);
+    const objects = (!write && cache?.get(sp, endpoints, configKey)) || servicePortObjects(sp, endpoints, config, names, write);
+    cache?.put(sp, endpoints, configKey, objects);
+    for (const e of objects.elements) putElement(desired, e.container, e.keyText, e.entry);
     for (const c of objects.chains) activeChains.add(c);
     for (const s of objects.affinitySets) activeAffinitySets.set(s.name, s.timeoutSeconds);
     if (objects.noLocalInternal) noLocalInternal++;
@@ -97,7 +139,8 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
     servicePortsWritten++;
     for (const chain of objects.content) {
       tx.addChain(chain.name);
-      tx.flushChain(chain.name);
+      // A new chain is empty: flushing it would only make the transaction longer.
+      if (!chainsKnown || applied.chains.has(chain.name)) tx.flushChain(chain.name);
     }
     for (const set of objects.affinitySets) {
       const known = applied.affinitySets.get(set.name);
@@ -118,6 +161,7 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
     }
   }
 
+  cache?.commit();
   const elementDiff = writeElementDiff(tx, full ? new Map() : applied.elements, desired);
 
   const chains = new Set(activeChains);

@@ -10,7 +10,7 @@ import { cidrContains, parseCIDR, type IPFamily } from '../../model/ip.js';
 import type { LocalDetector } from '../../model/local-detector.js';
 import { externallyAccessible, usesClusterEndpoints, usesLocalEndpoints, type ServicePort } from '../../model/service-port.js';
 import { categorizeEndpoints, type NodeTopology } from '../../model/topology.js';
-import { putElement, verdictText, type ElementsByContainer } from './elements.js';
+import { verdictText, type ElementEntry } from './elements.js';
 import {
   cidrValue,
   daddr,
@@ -65,8 +65,16 @@ export interface AffinitySetSpec {
   readonly timeoutSeconds: number;
 }
 
+/** One element a service port puts into one of the diffed sets or maps. */
+export interface ServiceElement {
+  readonly container: ElementContainer;
+  readonly keyText: string;
+  readonly entry: ElementEntry;
+}
+
 /** The objects of one service port. `chains` and `affinitySets` are in creation order. */
 export interface ServicePortObjects {
+  readonly elements: readonly ServiceElement[];
   readonly chains: readonly string[];
   readonly affinitySets: readonly AffinitySetSpec[];
   /** Chain contents; undefined when the caller asked only for names (unchanged service). */
@@ -77,16 +85,12 @@ export interface ServicePortObjects {
 
 const REJECT_VERDICT = gotoVerdict(REJECT_CHAIN);
 
-/**
- * Computes one service port's objects and adds its elements to `elements`. Pure apart from
- * filling `elements`; `write` says whether chain contents are needed.
- */
+/** Computes one service port's objects; `write` says whether chain contents are needed. */
 export function servicePortObjects(
   sp: ServicePort,
   endpoints: readonly Endpoint[],
   config: NftablesRuleConfig,
   names: NftablesNames,
-  elements: ElementsByContainer,
   write: boolean,
 ): ServicePortObjects {
   const family: IPFamily = config.family;
@@ -153,13 +157,13 @@ export function servicePortObjects(
     text: `${addr} . ${proto} . ${sp.port}`,
     json: { concat: [addr, proto, sp.port] },
   });
+  const elements: ServiceElement[] = [];
   const put = (container: ElementContainer, keyText: string, key: NftJsonExpr, verdict: Verdict | undefined, comment?: string): void => {
     const signature = verdict ? `${verdictText(verdict)}${comment !== undefined ? ` comment ${comment}` : ''}` : '';
-    putElement(elements, container, keyText, {
-      key,
-      signature,
-      ...(verdict ? { verdict } : {}),
-      ...(comment !== undefined ? { comment } : {}),
+    elements.push({
+      container,
+      keyText,
+      entry: { key, signature, ...(verdict ? { verdict } : {}), ...(comment !== undefined ? { comment } : {}) },
     });
   };
 
@@ -187,7 +191,7 @@ export function servicePortObjects(
     if (externalFilter) put(NO_ENDPOINT_NODEPORTS_MAP, text, json, externalFilter, sp.spn);
   }
 
-  if (!write) return { chains: chainOrder, affinitySets, content: undefined, noLocalInternal, noLocalExternal };
+  if (!write) return { elements, chains: chainOrder, affinitySets, content: undefined, noLocalInternal, noLocalExternal };
 
   // Chain contents, in upstream's order of writing.
   const content = new Map<string, RuleSpec[]>(chainOrder.map((c) => [c, []]));
@@ -248,6 +252,7 @@ export function servicePortObjects(
   }
 
   return {
+    elements,
     chains: chainOrder,
     affinitySets,
     content: chainOrder.map((name) => ({ name, rules: content.get(name)! })),
