@@ -18,6 +18,7 @@
 #include <linux/netfilter/nfnetlink.h>
 
 #include <cstring>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -373,6 +374,40 @@ bool FindMessage(const NftBatch& batch, uint32_t seq, const uint8_t** data, size
   return false;
 }
 
+// Names of the top-level attributes of each message type, for error messages.
+std::string AttributeName(uint16_t msg_type, uint16_t attr) {
+  static const char* const table_attrs[] = {nullptr, "name", "flags", "use", "handle", nullptr, "userdata"};
+  static const char* const chain_attrs[] = {nullptr, "table", "handle", "name", "hook", "policy", "use", "type"};
+  static const char* const rule_attrs[] = {nullptr, "table", "chain", "handle", "expressions", nullptr, "position",
+                                           "userdata"};
+  static const char* const set_attrs[] = {nullptr,  "table", "name", "flags", "key type", "key length", "data type",
+                                          "data length", "policy", "description", "id", "timeout", "gc interval",
+                                          "userdata"};
+  static const char* const elem_attrs[] = {nullptr, "table", "set", "elements", "set id"};
+  auto pick = [&](const char* const* names, size_t n) -> std::string {
+    return attr < n && names[attr] ? names[attr] : "attribute type " + std::to_string(attr);
+  };
+  switch (msg_type) {
+    case NFT_MSG_NEWTABLE:
+    case NFT_MSG_DELTABLE:
+      return pick(table_attrs, std::size(table_attrs));
+    case NFT_MSG_NEWCHAIN:
+    case NFT_MSG_DELCHAIN:
+      return pick(chain_attrs, std::size(chain_attrs));
+    case NFT_MSG_NEWRULE:
+    case NFT_MSG_DELRULE:
+      return pick(rule_attrs, std::size(rule_attrs));
+    case NFT_MSG_NEWSET:
+    case NFT_MSG_DELSET:
+      return pick(set_attrs, std::size(set_attrs));
+    case NFT_MSG_NEWSETELEM:
+    case NFT_MSG_DELSETELEM:
+      return pick(elem_attrs, std::size(elem_attrs));
+    default:
+      return "attribute type " + std::to_string(attr);
+  }
+}
+
 // Turns the kernel's extended-ack offset into words: which expression of a rule, or which
 // attribute of the message, the kernel objected to.
 std::string DescribeOffset(const NftBatch& batch, uint32_t seq, int64_t offset) {
@@ -401,10 +436,18 @@ std::string DescribeOffset(const NftBatch& batch, uint32_t seq, int64_t offset) 
         }
       }
     }
-    if ((hdr.nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM || (hdr.nlmsg_type & 0xff) == NFT_MSG_DELSETELEM) {
-      if (a.type == NFTA_SET_ELEM_LIST_ELEMENTS) return "set element attribute";
+    if (((hdr.nlmsg_type & 0xff) == NFT_MSG_NEWSETELEM || (hdr.nlmsg_type & 0xff) == NFT_MSG_DELSETELEM) &&
+        a.type == NFTA_SET_ELEM_LIST_ELEMENTS) {
+      AttrReader elems(a);
+      Attr e;
+      for (int i = 0; elems.Next(e); i++) {
+        const size_t e_start = static_cast<size_t>(e.data - data) - NLA_HDRLEN;
+        if (static_cast<size_t>(offset) >= e_start && static_cast<size_t>(offset) < e_start + NLA_HDRLEN + e.len) {
+          return "element #" + std::to_string(i) + " of this message";
+        }
+      }
     }
-    return "attribute type " + std::to_string(a.type);
+    return AttributeName(hdr.nlmsg_type & 0xff, a.type);
   }
   return "";
 }

@@ -9,6 +9,7 @@
 #include "nftables.h"
 #include "rtnetlink.h"
 #include "nl_message.h"
+#include "nl_socket.h"
 
 namespace kpt {
 
@@ -29,6 +30,20 @@ Napi::Value TestParseJs(const Napi::CallbackInfo& info) {
       v = ParseRtnlReplies(kind.substr(5), bytes.Data(), bytes.ByteLength());
     } else if (kind.rfind("ipvs:", 0) == 0) {
       v = ParseIpvsReplies(kind.substr(5), bytes.Data(), bytes.ByteLength());
+    } else if (kind == "acks") {
+      v = Value::Array();
+      MessageReader reader(bytes.Data(), bytes.ByteLength());
+      Message m;
+      while (reader.Next(m)) {
+        if (m.hdr.nlmsg_type != NLMSG_ERROR) continue;
+        AckInfo ack = ParseAck(m);
+        Value a = Value::Object();
+        a.Set("seq", Value::Number(ack.seq));
+        a.Set("errno", Value::Number(ack.error));
+        if (!ack.message.empty()) a.Set("message", Value::Str(ack.message));
+        if (ack.offset >= 0) a.Set("offset", Value::Number(static_cast<double>(ack.offset)));
+        v.Push(std::move(a));
+      }
     } else if (kind == "conntrack") {
       v = ParseConntrackReplies(bytes.Data(), bytes.ByteLength());
     } else {

@@ -123,12 +123,17 @@ function packageRoot(): string {
   return dir;
 }
 
+/**
+ * KPT_NETLINK_ADDON=/path/to/kpt_netlink.node loads that file instead of the normal build (a
+ * sanitizer build, or a missing file to exercise the fallback path).
+ */
 function load(): { binding: NativeBinding } | { error: string } {
   if (loaded) return loaded;
   try {
     const require = createRequire(import.meta.url);
+    const override = process.env.KPT_NETLINK_ADDON;
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    const binding = nodeGypBuild(packageRoot()) as NativeBinding;
+    const binding = (override ? require(override) : nodeGypBuild(packageRoot())) as NativeBinding;
     if (binding.abiVersion !== EXPECTED_ABI) {
       loaded = { error: `kpt_netlink ABI ${binding.abiVersion}, expected ${EXPECTED_ABI}: rebuild with npm run build:native` };
     } else {
@@ -295,7 +300,13 @@ export async function applyNftJson(
     const missing = setsNeedingDefinition(doc, knownSets);
     const tables = new Map(missing.map((m) => [`${m.family} ${m.table}`, m]));
     for (const t of tables.values()) {
-      const sets = await listNftSets({ family: t.family as NftFamilyName, table: t.table, netns: options.netns });
+      // A missing table just means there is nothing to learn; the compiler then names the set.
+      const sets = await listNftSets({ family: t.family as NftFamilyName, table: t.table, netns: options.netns }).catch(
+        (err: NetlinkError) => {
+          if (err.code === 'ENOENT') return [];
+          throw err;
+        },
+      );
       for (const s of sets) {
         const decl = knownSetFromListed(s);
         if (decl) knownSets.push(decl);

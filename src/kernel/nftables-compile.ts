@@ -1,7 +1,7 @@
 // Compiles an nft JSON document (the subset in nftables-json.ts) into the low-level operations
 // of one nf_tables transaction. The result is what the native module frames into a single
 // NFNL batch; `nft -j -f -` accepts the same document.
-import { datatypeByName, keyTypeOf, type NftDatatype } from './nftables-datatypes.js';
+import { NftValueError, datatypeByName, keyTypeOf, type NftDatatype } from './nftables-datatypes.js';
 import { NftCompileError, familyNumber } from './nftables-compile-expr.js';
 import { compileElements, type NftSetShape } from './nftables-compile-elements.js';
 import { compileRuleStatements } from './nftables-compile-rule.js';
@@ -117,7 +117,7 @@ class TransactionCompiler {
       try {
         this.compileCommand(cmd);
       } catch (err) {
-        if (err instanceof NftCompileError || err instanceof RangeError) {
+        if (err instanceof NftCompileError || err instanceof NftValueError || err instanceof RangeError) {
           throw new NftCompileError(`command #${i} (${describe(cmd)}): ${err.message}`);
         }
         throw err;
@@ -263,7 +263,8 @@ class TransactionCompiler {
     if (isMap !== (s.map !== undefined)) {
       throw new NftCompileError(isMap ? 'a map needs "map" (its data type)' : 'a set has no "map"; use a map object');
     }
-    const shape = setShapeOf(s);
+    if (s.type === undefined) throw new NftCompileError('a set needs a "type"');
+    const shape = setShapeOf({ ...s, type: s.type });
     let flags = isMap ? NftSetFlags.map : 0;
     for (const name of s.flags ?? []) {
       const bit = setFlagBits[name];

@@ -89,7 +89,8 @@ export interface NftJsonSet {
   family: NftFamilyName;
   table: string;
   name: string;
-  type: string | string[];
+  /** Required when adding; flush/delete name the set only. */
+  type?: string | string[];
   map?: string;
   flags?: string[];
   timeout?: number;
