@@ -4,7 +4,7 @@ import { UsageError } from '../cli/flags.js';
 import { parseDuration } from '../config/duration.js';
 import { ConfigFileError } from '../config/file.js';
 import { runtimeSettings } from '../config/runtime.js';
-import { modeDefinition } from '../modes/registry.js';
+import { modeDefinition, registeredModes } from '../modes/registry.js';
 import { createLogger, levelForVerbosity } from '../util/log.js';
 import { startDesiredState } from './desired-state.js';
 import { formatDriftReport, isInSync, type DriftReport } from './report.js';
@@ -73,7 +73,7 @@ export function auditUsage(): string {
     '      --output=text|json       Report format (default text)',
     '',
     'Exit status: 0 in sync, 3 drift found, 1 the audit could not run, 2 bad flags or configuration.',
-    'Modes with an audit: ' + ['iptables', 'ipvs', 'nftables'].filter((m) => modeDefinition(m as 'iptables')?.audit).join(', '),
+    'Modes with an audit: ' + registeredModes().filter((m) => modeDefinition(m)?.audit).join(', '),
     '',
   ].join('\n');
 }
