@@ -1,4 +1,4 @@
-import { familyView, localInterfaceAddresses, masqueradeMark } from '../config/runtime.js';
+import { iptablesRuleConfig } from '../modes/iptables/factory.js';
 import { Iptables } from '../kernel/iptables.js';
 import type { ModeAuditContext } from '../modes/registry.js';
 import { iptablesJumpRules } from '../modes/iptables/jumps.js';
@@ -9,26 +9,9 @@ import { parseIptablesDump } from './iptables-canonical.js';
 import { compareIptables } from './iptables-compare.js';
 import type { DriftReport } from './report.js';
 
-/**
- * The rule configuration the iptables proxier uses for this node (src/modes/iptables/factory.ts
- * builds the same inside the proxier; test/deploy/audit-desired.test.ts holds the two together).
- */
+/** The rule configuration the iptables proxier uses for this node. */
 export function iptablesRuleConfigFor(ctx: Pick<ModeAuditContext, 'settings' | 'family' | 'node'>, randomFully: boolean): IptablesRuleConfig {
-  const { settings: s, family, node } = ctx;
-  const view = familyView(s, node, family, localInterfaceAddresses());
-  return {
-    family,
-    masqueradeMark: masqueradeMark(s.masqueradeBit),
-    masqueradeAll: s.masqueradeAll,
-    localDetector: view.localDetector,
-    localhostNodePorts: s.localhostNodePorts,
-    nodePortAddresses: view.nodePortAddresses,
-    nodeIP: view.nodeIP,
-    randomFully,
-    dropInvalid: !s.tcpBeLiberal,
-    topology: { nodeName: node.name, zone: node.zone },
-    preferSameNode: s.featureGates['PreferSameTrafficDistribution'] ?? true,
-  };
+  return iptablesRuleConfig(ctx.settings, ctx.family, ctx.node, randomFully);
 }
 
 /** What a full sync of this snapshot would write, as iptables-restore input, plus who owns what. */

@@ -1,5 +1,8 @@
-import { familyView, localInterfaceAddresses, masqueradeMark } from '../../config/runtime.js';
+import { familyView, localInterfaceAddresses, masqueradeMark, type RuntimeSettings } from '../../config/runtime.js';
+import type { IPFamily } from '../../model/ip.js';
+import type { NodeInfo } from '../../model/node.js';
 import type { ModeContext } from '../registry.js';
+import type { IptablesRuleConfig } from './rules.js';
 import type { Proxier } from '../../sync/proxier.js';
 import { Iptables } from '../../kernel/iptables.js';
 import { dryRunIptablesKernel, realIptablesKernel } from './kernel.js';
@@ -10,7 +13,6 @@ export async function createIptablesProxier(ctx: ModeContext): Promise<Proxier> 
   const { settings: s, family } = ctx;
   const kernel = ctx.extra.dryRun ? dryRunIptablesKernel(family, ctx.write) : realIptablesKernel(family, {}, ctx.extra.iptablesBackend);
   const randomFully = ctx.extra.dryRun ? true : await new Iptables(family, {}, ctx.extra.iptablesBackend).supportsRandomFully();
-  const mark = masqueradeMark(s.masqueradeBit);
   return new IptablesProxier({
     family,
     kernel,
@@ -19,21 +21,24 @@ export async function createIptablesProxier(ctx: ModeContext): Promise<Proxier> 
     metrics: ctx.metrics,
     requestSync: ctx.requestSync,
     canaryIntervalMs: ctx.extra.dryRun || ctx.extra.once ? 0 : s.syncPeriodMs,
-    ruleConfig: (node) => {
-      const view = familyView(s, node, family, localInterfaceAddresses());
-      return {
-        family,
-        masqueradeMark: mark,
-        masqueradeAll: s.masqueradeAll,
-        localDetector: view.localDetector,
-        localhostNodePorts: s.localhostNodePorts,
-        nodePortAddresses: view.nodePortAddresses,
-        nodeIP: view.nodeIP,
-        randomFully,
-        dropInvalid: !s.tcpBeLiberal,
-        topology: { nodeName: node.name, zone: node.zone },
-        preferSameNode: s.featureGates['PreferSameTrafficDistribution'] ?? true,
-      };
-    },
+    ruleConfig: (node) => iptablesRuleConfig(s, family, node, randomFully),
   });
+}
+
+/** The rule configuration for this node and family: shared by the proxier and `audit`. */
+export function iptablesRuleConfig(s: RuntimeSettings, family: IPFamily, node: NodeInfo, randomFully: boolean): IptablesRuleConfig {
+  const view = familyView(s, node, family, localInterfaceAddresses());
+  return {
+    family,
+    masqueradeMark: masqueradeMark(s.masqueradeBit),
+    masqueradeAll: s.masqueradeAll,
+    localDetector: view.localDetector,
+    localhostNodePorts: s.localhostNodePorts,
+    nodePortAddresses: view.nodePortAddresses,
+    nodeIP: view.nodeIP,
+    randomFully,
+    dropInvalid: !s.tcpBeLiberal,
+    topology: { nodeName: node.name, zone: node.zone },
+    preferSameNode: s.featureGates['PreferSameTrafficDistribution'] ?? true,
+  };
 }
