@@ -9,14 +9,14 @@
         "native/genl.cc",
         "native/inet.cc",
         "native/ipvs.cc",
-        "native/js_reader.cc",
         "native/netns.cc",
         "native/nl_socket.cc",
         "native/nftables.cc",
         "native/nftables_expr.cc",
         "native/rtnetlink.cc",
         "native/test_parse.cc",
-        "native/value.cc"
+        "native/value.cc",
+        "native/wire.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"],

@@ -10,7 +10,7 @@
 namespace {
 
 // Bumped whenever the JavaScript-visible surface changes; src/kernel/netlink.ts checks it.
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Number::New(env, kAbiVersion));

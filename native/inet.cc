@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-#include "js_reader.h"
+#include "wire.h"
 
 namespace kpt {
 

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "async.h"
-#include "js_reader.h"
+#include "wire.h"
 #include "nftables_expr.h"
 #include "nl_message.h"
 #include "nl_socket.h"
@@ -111,168 +111,165 @@ class BatchEncoder {
   uint32_t next_seq_ = kFirstSeq;
 };
 
-uint8_t FamilyOf(const JsReader& in, napi_value op) {
-  const uint32_t family = in.U32(op, Field::family);
+uint8_t FamilyOf(const WireRecord& op) {
+  const uint32_t family = op.U32(Field::family);
   if (family > 255) throw InputError("family must fit in 8 bits");
   return static_cast<uint8_t>(family);
 }
 
-uint16_t CreateFlags(const JsReader& in, napi_value op) {
-  return in.OptBool(op, Field::create) ? NLM_F_EXCL : 0;
+uint16_t CreateFlags(const WireRecord& op) { return op.OptBool(Field::create) ? NLM_F_EXCL : 0; }
+
+void PutUserdata(const WireRecord& op, MessageWriter& w, uint16_t attr) {
+  if (auto ud = op.OptBytes(Field::userdata)) w.PutAttr(attr, ud->first, ud->second);
 }
 
-void PutUserdata(const JsReader& in, napi_value op, MessageWriter& w, uint16_t attr) {
-  if (auto ud = in.OptBytes(op, Field::userdata)) w.PutAttr(attr, ud->first, ud->second);
-}
-
-void EncodeTable(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index, bool del) {
+void EncodeTable(BatchEncoder& enc, const WireRecord& op, int64_t index, bool del) {
   auto& w = enc.w();
-  auto msg = enc.Begin(del ? NFT_MSG_DELTABLE : NFT_MSG_NEWTABLE, NLM_F_REQUEST | (del ? 0 : CreateFlags(in, op)),
-                       FamilyOf(in, op), index);
+  auto msg = enc.Begin(del ? NFT_MSG_DELTABLE : NFT_MSG_NEWTABLE, NLM_F_REQUEST | (del ? 0 : CreateFlags(op)),
+                       FamilyOf(op), index);
   // "flush ruleset" is a DELTABLE without a name (and usually AF_UNSPEC): every table goes.
-  if (auto name = in.OptString(op, Field::name)) {
+  if (auto name = op.OptStr(Field::name)) {
     w.PutString(NFTA_TABLE_NAME, *name);
   } else if (!del) {
     throw InputError("name is required");
   }
   if (!del) {
-    w.PutBe32(NFTA_TABLE_FLAGS, in.OptU32(op, Field::flags).value_or(0));
-    PutUserdata(in, op, w, NFTA_TABLE_USERDATA);
+    w.PutBe32(NFTA_TABLE_FLAGS, op.OptU32(Field::flags).value_or(0));
+    PutUserdata(op, w, NFTA_TABLE_USERDATA);
   }
   enc.End(msg);
 }
 
-void EncodeChain(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index, bool del) {
+void EncodeChain(BatchEncoder& enc, const WireRecord& op, int64_t index, bool del) {
   auto& w = enc.w();
   auto msg = enc.Begin(del ? NFT_MSG_DELCHAIN : NFT_MSG_NEWCHAIN,
-                       NLM_F_REQUEST | (del ? 0 : NLM_F_CREATE | CreateFlags(in, op)), FamilyOf(in, op), index);
-  w.PutString(NFTA_CHAIN_TABLE, in.String(op, Field::table));
-  w.PutString(NFTA_CHAIN_NAME, in.String(op, Field::name));
+                       NLM_F_REQUEST | (del ? 0 : NLM_F_CREATE | CreateFlags(op)), FamilyOf(op), index);
+  w.PutString(NFTA_CHAIN_TABLE, op.Str(Field::table));
+  w.PutString(NFTA_CHAIN_NAME, op.Str(Field::name));
   if (!del) {
-    if (napi_value hook = in.Get(op, Field::hook)) {
+    if (auto hook = op.OptRecord(Field::hook)) {
       auto nest = w.BeginNest(NFTA_CHAIN_HOOK);
-      w.PutBe32(NFTA_HOOK_HOOKNUM, in.U32(hook, Field::hooknum));
-      w.PutBe32(NFTA_HOOK_PRIORITY, static_cast<uint32_t>(in.I32(hook, Field::priority)));
+      w.PutBe32(NFTA_HOOK_HOOKNUM, hook->U32(Field::hooknum));
+      w.PutBe32(NFTA_HOOK_PRIORITY, static_cast<uint32_t>(hook->I32(Field::priority)));
       w.EndNest(nest);
     }
-    if (auto policy = in.OptU32(op, Field::policy)) w.PutBe32(NFTA_CHAIN_POLICY, *policy);
-    if (auto type = in.OptString(op, Field::type)) w.PutString(NFTA_CHAIN_TYPE, *type);
-    PutUserdata(in, op, w, NFTA_CHAIN_USERDATA);
+    if (auto policy = op.OptU32(Field::policy)) w.PutBe32(NFTA_CHAIN_POLICY, *policy);
+    if (auto type = op.OptStr(Field::type)) w.PutString(NFTA_CHAIN_TYPE, *type);
+    PutUserdata(op, w, NFTA_CHAIN_USERDATA);
   }
   enc.End(msg);
 }
 
 // flushtable / flushchain / delrule all are NFT_MSG_DELRULE with a narrower or wider selector.
-void EncodeDelRule(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index) {
+void EncodeDelRule(BatchEncoder& enc, const WireRecord& op, int64_t index) {
   auto& w = enc.w();
-  auto msg = enc.Begin(NFT_MSG_DELRULE, NLM_F_REQUEST, FamilyOf(in, op), index);
-  w.PutString(NFTA_RULE_TABLE, in.String(op, Field::table));
-  if (auto chain = in.OptString(op, Field::chain)) w.PutString(NFTA_RULE_CHAIN, *chain);
-  if (auto handle = in.OptU64(op, Field::handle)) w.PutBe64(NFTA_RULE_HANDLE, *handle);
+  auto msg = enc.Begin(NFT_MSG_DELRULE, NLM_F_REQUEST, FamilyOf(op), index);
+  w.PutString(NFTA_RULE_TABLE, op.Str(Field::table));
+  if (auto chain = op.OptStr(Field::chain)) w.PutString(NFTA_RULE_CHAIN, *chain);
+  if (auto handle = op.OptU64(Field::handle)) w.PutBe64(NFTA_RULE_HANDLE, *handle);
   enc.End(msg);
 }
 
-void EncodeRule(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index) {
+void EncodeRule(BatchEncoder& enc, const WireRecord& op, int64_t index) {
   auto& w = enc.w();
-  auto msg = enc.Begin(NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND, FamilyOf(in, op), index);
-  w.PutString(NFTA_RULE_TABLE, in.String(op, Field::table));
-  w.PutString(NFTA_RULE_CHAIN, in.String(op, Field::chain));
-  if (auto position = in.OptU64(op, Field::position)) w.PutBe64(NFTA_RULE_POSITION, *position);
-  napi_value exprs = in.Require(op, Field::exprs);
-  const uint32_t n = in.ArrayLength(exprs, Field::exprs);
+  auto msg = enc.Begin(NFT_MSG_NEWRULE, NLM_F_REQUEST | NLM_F_CREATE | NLM_F_APPEND, FamilyOf(op), index);
+  w.PutString(NFTA_RULE_TABLE, op.Str(Field::table));
+  w.PutString(NFTA_RULE_CHAIN, op.Str(Field::chain));
+  if (auto position = op.OptU64(Field::position)) w.PutBe64(NFTA_RULE_POSITION, *position);
+  WireArray exprs = op.Array(Field::exprs);
   auto nest = w.BeginNest(NFTA_RULE_EXPRESSIONS);
-  for (uint32_t i = 0; i < n; i++) {
+  WireValue v;
+  for (uint32_t i = 0; exprs.Next(v); i++) {
     try {
-      EncodeNftExpr(in, in.Element(exprs, i), w);
+      EncodeNftExpr(WireRecord(v), w);
     } catch (const InputError& e) {
       throw InputError("expression #" + std::to_string(i) + ": " + e.what());
     }
   }
   w.EndNest(nest);
-  PutUserdata(in, op, w, NFTA_RULE_USERDATA);
+  PutUserdata(op, w, NFTA_RULE_USERDATA);
   enc.End(msg);
 }
 
-void EncodeSet(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index) {
+void EncodeSet(BatchEncoder& enc, const WireRecord& op, int64_t index) {
   auto& w = enc.w();
-  auto msg = enc.Begin(NFT_MSG_NEWSET, NLM_F_REQUEST | NLM_F_CREATE | CreateFlags(in, op), FamilyOf(in, op), index);
-  w.PutString(NFTA_SET_TABLE, in.String(op, Field::table));
-  w.PutString(NFTA_SET_NAME, in.String(op, Field::name));
-  w.PutBe32(NFTA_SET_FLAGS, in.OptU32(op, Field::flags).value_or(0));
-  w.PutBe32(NFTA_SET_KEY_TYPE, in.U32(op, Field::keyType));
-  w.PutBe32(NFTA_SET_KEY_LEN, in.U32(op, Field::keyLen));
-  if (auto data_type = in.OptU32(op, Field::dataType)) {
+  auto msg = enc.Begin(NFT_MSG_NEWSET, NLM_F_REQUEST | NLM_F_CREATE | CreateFlags(op), FamilyOf(op), index);
+  w.PutString(NFTA_SET_TABLE, op.Str(Field::table));
+  w.PutString(NFTA_SET_NAME, op.Str(Field::name));
+  w.PutBe32(NFTA_SET_FLAGS, op.OptU32(Field::flags).value_or(0));
+  w.PutBe32(NFTA_SET_KEY_TYPE, op.U32(Field::keyType));
+  w.PutBe32(NFTA_SET_KEY_LEN, op.U32(Field::keyLen));
+  if (auto data_type = op.OptU32(Field::dataType)) {
     w.PutBe32(NFTA_SET_DATA_TYPE, *data_type);
-    w.PutBe32(NFTA_SET_DATA_LEN, in.U32(op, Field::dataLen));
+    w.PutBe32(NFTA_SET_DATA_LEN, op.U32(Field::dataLen));
   }
-  if (auto policy = in.OptU32(op, Field::policy)) w.PutBe32(NFTA_SET_POLICY, *policy);
-  auto size = in.OptU32(op, Field::size);
-  napi_value field_lens = in.Get(op, Field::fieldLens);
+  if (auto policy = op.OptU32(Field::policy)) w.PutBe32(NFTA_SET_POLICY, *policy);
+  auto size = op.OptU32(Field::size);
+  auto field_lens = op.OptArray(Field::fieldLens);
   if (size || field_lens) {
     auto desc = w.BeginNest(NFTA_SET_DESC);
     if (size) w.PutBe32(NFTA_SET_DESC_SIZE, *size);
     if (field_lens) {
       auto concat = w.BeginNest(NFTA_SET_DESC_CONCAT);
-      const uint32_t n = in.ArrayLength(field_lens, Field::fieldLens);
-      for (uint32_t i = 0; i < n; i++) {
+      WireValue v;
+      while (field_lens->Next(v)) {
         auto elem = w.BeginNest(NFTA_LIST_ELEM);
-        w.PutBe32(NFTA_SET_FIELD_LEN, in.ToU32(in.Element(field_lens, i), Field::fieldLens));
+        w.PutBe32(NFTA_SET_FIELD_LEN, WireRecord::ValueU32(v, Field::fieldLens));
         w.EndNest(elem);
       }
       w.EndNest(concat);
     }
     w.EndNest(desc);
   }
-  w.PutBe32(NFTA_SET_ID, in.U32(op, Field::id));
-  if (auto timeout = in.OptU64(op, Field::timeoutMs)) w.PutBe64(NFTA_SET_TIMEOUT, *timeout);
-  if (auto gc = in.OptU32(op, Field::gcIntervalMs)) w.PutBe32(NFTA_SET_GC_INTERVAL, *gc);
-  PutUserdata(in, op, w, NFTA_SET_USERDATA);
+  w.PutBe32(NFTA_SET_ID, op.U32(Field::id));
+  if (auto timeout = op.OptU64(Field::timeoutMs)) w.PutBe64(NFTA_SET_TIMEOUT, *timeout);
+  if (auto gc = op.OptU32(Field::gcIntervalMs)) w.PutBe32(NFTA_SET_GC_INTERVAL, *gc);
+  PutUserdata(op, w, NFTA_SET_USERDATA);
   enc.End(msg);
 }
 
-void EncodeDelSet(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index) {
+void EncodeDelSet(BatchEncoder& enc, const WireRecord& op, int64_t index) {
   auto& w = enc.w();
-  auto msg = enc.Begin(NFT_MSG_DELSET, NLM_F_REQUEST, FamilyOf(in, op), index);
-  w.PutString(NFTA_SET_TABLE, in.String(op, Field::table));
-  w.PutString(NFTA_SET_NAME, in.String(op, Field::name));
+  auto msg = enc.Begin(NFT_MSG_DELSET, NLM_F_REQUEST, FamilyOf(op), index);
+  w.PutString(NFTA_SET_TABLE, op.Str(Field::table));
+  w.PutString(NFTA_SET_NAME, op.Str(Field::name));
   enc.End(msg);
 }
 
-void EncodeFlushSet(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index) {
+void EncodeFlushSet(BatchEncoder& enc, const WireRecord& op, int64_t index) {
   auto& w = enc.w();
-  auto msg = enc.Begin(NFT_MSG_DELSETELEM, NLM_F_REQUEST, FamilyOf(in, op), index);
-  w.PutString(NFTA_SET_ELEM_LIST_TABLE, in.String(op, Field::table));
-  w.PutString(NFTA_SET_ELEM_LIST_SET, in.String(op, Field::name));
+  auto msg = enc.Begin(NFT_MSG_DELSETELEM, NLM_F_REQUEST, FamilyOf(op), index);
+  w.PutString(NFTA_SET_ELEM_LIST_TABLE, op.Str(Field::table));
+  w.PutString(NFTA_SET_ELEM_LIST_SET, op.Str(Field::name));
   enc.End(msg);
 }
 
-void EncodeElement(const JsReader& in, napi_value elem, MessageWriter& w) {
+void EncodeElement(const WireRecord& elem, MessageWriter& w) {
   auto nest = w.BeginNest(NFTA_LIST_ELEM);
-  auto key = in.Bytes(elem, Field::key);
+  auto key = elem.Bytes(Field::key);
   PutNftDataValue(w, NFTA_SET_ELEM_KEY, key.first, key.second);
-  if (auto key_end = in.OptBytes(elem, Field::keyEnd)) {
+  if (auto key_end = elem.OptBytes(Field::keyEnd)) {
     PutNftDataValue(w, NFTA_SET_ELEM_KEY_END, key_end->first, key_end->second);
   }
-  if (auto data = in.OptBytes(elem, Field::data)) PutNftDataValue(w, NFTA_SET_ELEM_DATA, data->first, data->second);
-  if (napi_value verdict = in.Get(elem, Field::verdict)) {
-    auto chain = in.OptString(verdict, Field::chain);
-    PutNftVerdict(w, NFTA_SET_ELEM_DATA, in.I32(verdict, Field::code), chain ? &*chain : nullptr);
+  if (auto data = elem.OptBytes(Field::data)) PutNftDataValue(w, NFTA_SET_ELEM_DATA, data->first, data->second);
+  if (auto verdict = elem.OptRecord(Field::verdict)) {
+    auto chain = verdict->OptStr(Field::chain);
+    PutNftVerdict(w, NFTA_SET_ELEM_DATA, verdict->I32(Field::code), chain ? &*chain : nullptr);
   }
-  if (auto flags = in.OptU32(elem, Field::flags)) w.PutBe32(NFTA_SET_ELEM_FLAGS, *flags);
-  if (auto timeout = in.OptU64(elem, Field::timeoutMs)) w.PutBe64(NFTA_SET_ELEM_TIMEOUT, *timeout);
-  PutUserdata(in, elem, w, NFTA_SET_ELEM_USERDATA);
+  if (auto flags = elem.OptU32(Field::flags)) w.PutBe32(NFTA_SET_ELEM_FLAGS, *flags);
+  if (auto timeout = elem.OptU64(Field::timeoutMs)) w.PutBe64(NFTA_SET_ELEM_TIMEOUT, *timeout);
+  PutUserdata(elem, w, NFTA_SET_ELEM_USERDATA);
   w.EndNest(nest);
 }
 
 // Elements go into as many NEWSETELEM/DELSETELEM messages as the 16-bit nest length requires.
-void EncodeSetElems(BatchEncoder& enc, const JsReader& in, napi_value op, int64_t index, bool del) {
-  const uint8_t family = FamilyOf(in, op);
-  const std::string table = in.String(op, Field::table);
-  const std::string set = in.String(op, Field::set);
-  const auto set_id = in.OptU32(op, Field::setId);
-  const uint16_t flags = NLM_F_REQUEST | (del ? 0 : NLM_F_CREATE | CreateFlags(in, op));
-  napi_value elements = in.Require(op, Field::elements);
-  const uint32_t n = in.ArrayLength(elements, Field::elements);
+void EncodeSetElems(BatchEncoder& enc, const WireRecord& op, int64_t index, bool del) {
+  const uint8_t family = FamilyOf(op);
+  const std::string table = op.Str(Field::table);
+  const std::string set = op.Str(Field::set);
+  const auto set_id = op.OptU32(Field::setId);
+  const uint16_t flags = NLM_F_REQUEST | (del ? 0 : NLM_F_CREATE | CreateFlags(op));
+  WireArray elements = op.Array(Field::elements);
 
   MessageWriter::MessageToken msg{};
   MessageWriter::NestToken nest{};
@@ -291,71 +288,70 @@ void EncodeSetElems(BatchEncoder& enc, const JsReader& in, napi_value op, int64_
   };
 
   open();
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value elem = in.Element(elements, i);
+  WireValue v;
+  for (uint32_t i = 0; elements.Next(v); i++) {
     const size_t before = enc.w().Size();
     try {
-      EncodeElement(in, elem, enc.w());
+      const WireRecord elem(v);
+      EncodeElement(elem, enc.w());
+      if (enc.w().OpenNestSize(nest) > kElementsNestLimit) {
+        if (in_message == 0) throw InputError("does not fit in one message");
+        enc.w().Truncate(before);
+        close();
+        open();
+        EncodeElement(elem, enc.w());
+      }
     } catch (const EncodeError&) {
       throw InputError("element #" + std::to_string(i) + " is larger than a netlink attribute can hold");
     } catch (const InputError& e) {
       throw InputError("element #" + std::to_string(i) + ": " + e.what());
-    }
-    if (enc.w().OpenNestSize(nest) > kElementsNestLimit) {
-      if (in_message == 0) throw InputError("element #" + std::to_string(i) + " does not fit in one message");
-      enc.w().Truncate(before);
-      close();
-      open();
-      EncodeElement(in, elem, enc.w());
     }
     in_message++;
   }
   close();
 }
 
-std::shared_ptr<NftBatch> EncodeBatch(Napi::Env env, napi_value ops) {
-  JsReader in(env);
+std::shared_ptr<NftBatch> EncodeBatch(const uint8_t* data, size_t len) {
   BatchEncoder enc;
-  const uint32_t n = in.ArrayLength(ops, Field::op);
-  for (uint32_t i = 0; i < n; i++) {
-    Napi::HandleScope scope(env);  // the walk creates handles for every property it reads
-    napi_value op = in.Element(ops, i);
-    char tag_buf[32];
+  WireArray ops = WireOperations(data, len);
+  WireValue v;
+  uint32_t i = 0;
+  for (; ops.Next(v); i++) {
     try {
-      if (!in.IsObject(op)) throw InputError("operation must be an object");
-      const std::string_view tag = in.Tag(op, Field::op, tag_buf);
-      if (tag == "newtable") {
-        EncodeTable(enc, in, op, i, false);
-      } else if (tag == "deltable") {
-        EncodeTable(enc, in, op, i, true);
-      } else if (tag == "flushtable" || tag == "flushchain" || tag == "delrule") {
-        EncodeDelRule(enc, in, op, i);
-      } else if (tag == "newchain") {
-        EncodeChain(enc, in, op, i, false);
-      } else if (tag == "delchain") {
-        EncodeChain(enc, in, op, i, true);
-      } else if (tag == "newrule") {
-        EncodeRule(enc, in, op, i);
-      } else if (tag == "newset") {
-        EncodeSet(enc, in, op, i);
-      } else if (tag == "delset") {
-        EncodeDelSet(enc, in, op, i);
-      } else if (tag == "flushset") {
-        EncodeFlushSet(enc, in, op, i);
+      const WireRecord op(v);
+      const std::string tag = op.Str(Field::op);
+      if (tag == "newrule") {
+        EncodeRule(enc, op, i);
       } else if (tag == "newsetelem") {
-        EncodeSetElems(enc, in, op, i, false);
+        EncodeSetElems(enc, op, i, false);
+      } else if (tag == "newchain") {
+        EncodeChain(enc, op, i, false);
+      } else if (tag == "newtable") {
+        EncodeTable(enc, op, i, false);
+      } else if (tag == "deltable") {
+        EncodeTable(enc, op, i, true);
+      } else if (tag == "flushtable" || tag == "flushchain" || tag == "delrule") {
+        EncodeDelRule(enc, op, i);
+      } else if (tag == "delchain") {
+        EncodeChain(enc, op, i, true);
+      } else if (tag == "newset") {
+        EncodeSet(enc, op, i);
+      } else if (tag == "delset") {
+        EncodeDelSet(enc, op, i);
+      } else if (tag == "flushset") {
+        EncodeFlushSet(enc, op, i);
       } else if (tag == "delsetelem") {
-        EncodeSetElems(enc, in, op, i, true);
+        EncodeSetElems(enc, op, i, true);
       } else {
-        throw InputError("unknown operation '" + std::string(tag) + "'");
+        throw InputError("unknown operation '" + tag + "'");
       }
     } catch (const InputError& e) {
-      throw Napi::TypeError::New(env, "nf_tables operation #" + std::to_string(i) + ": " + e.what());
+      throw InputError("nf_tables operation #" + std::to_string(i) + ": " + e.what());
     } catch (const EncodeError& e) {
-      throw Napi::TypeError::New(env, "nf_tables operation #" + std::to_string(i) + ": " + e.what());
+      throw InputError("nf_tables operation #" + std::to_string(i) + ": " + e.what());
     }
   }
-  return enc.Finish(n);
+  return enc.Finish(i);
 }
 
 // Finds the message with sequence number `seq` in the batch.
@@ -736,11 +732,20 @@ DumpFilter ReadFilter(const Napi::Value& value) {
 
 using BatchHandle = std::shared_ptr<NftBatch>;
 
-// nftEncodeBatch(ops) -> { handle, messages, bytes, chunks }
+// nftEncodeBatch(wireBytes) -> { handle, messages, bytes, chunks, operations }
 Napi::Value EncodeBatchJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "operations must be an array");
-  BatchHandle batch = EncodeBatch(env, info[0]);
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    throw Napi::TypeError::New(env, "nftEncodeBatch expects the Uint8Array from nftables-wire.ts");
+  }
+  auto wire = info[0].As<Napi::Uint8Array>();
+  BatchHandle batch;
+  try {
+    batch = EncodeBatch(wire.Data(), wire.ByteLength());
+  } catch (const InputError& e) {
+    throw Napi::TypeError::New(env, e.what());
+  }
   const int64_t bytes = static_cast<int64_t>(batch->bytes);
   Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   auto handle = Napi::External<BatchHandle>::New(env, new BatchHandle(batch), [bytes](Napi::Env e, BatchHandle* p) {
@@ -821,6 +826,7 @@ void RegisterNftables(Napi::Env env, Napi::Object exports) {
   exports.Set("nftSendBatch", Napi::Function::New(env, SendBatchJs, "nftSendBatch"));
   exports.Set("nftList", Napi::Function::New(env, ListJs, "nftList"));
   exports.Set("testNftDumpRaw", Napi::Function::New(env, DumpRawJs, "testNftDumpRaw"));
+  exports.Set("wireFields", Napi::String::New(env, FieldNameList()));
 }
 
 }  // namespace kpt

@@ -133,56 +133,50 @@ void PutNftVerdict(MessageWriter& w, uint16_t type, int32_t code, const std::str
   w.EndNest(data);
 }
 
-void EncodeNftExpr(const JsReader& in, napi_value expr, MessageWriter& w) {
-  char tag_buf[32];
-  const std::string_view kind = in.Tag(expr, Field::kind, tag_buf);
+void EncodeNftExpr(const WireRecord& expr, MessageWriter& w) {
+  const std::string kind = expr.Str(Field::kind);
   const ExprSpec* spec = FindSpec(kind);
-  if (!spec) throw InputError("unsupported expression kind '" + std::string(kind) + "'");
+  if (!spec) throw InputError("unsupported expression kind '" + kind + "'");
 
   auto elem = w.BeginNest(NFTA_LIST_ELEM);
   w.PutString(NFTA_EXPR_NAME, spec->name);
   auto data = w.BeginNest(NFTA_EXPR_DATA);
   for (const FieldSpec& f : spec->fields) {
-    napi_value v = in.Get(expr, f.field);
-    if (!v) {
-      if (f.required) throw InputError(std::string(kind) + "." + JsReader::Name(f.field) + " is required");
+    if (!expr.Has(f.field)) {
+      if (f.required) throw InputError(kind + "." + FieldName(f.field) + " is required");
       continue;
     }
     switch (f.enc) {
-      case Enc::Be32: {
+      case Enc::Be32:
         // Registers, ops and flags are unsigned; verdict-like codes may be negative.
-        double d;
-        if (napi_get_value_double(in.env(), v, &d) != napi_ok) {
-          throw InputError(std::string(kind) + "." + JsReader::Name(f.field) + " must be a number");
-        }
-        w.PutBe32(f.attr, d < 0 ? static_cast<uint32_t>(in.ToI32(v, f.field)) : in.ToU32(v, f.field));
+        w.PutBe32(f.attr, expr.Bits32(f.field));
         break;
-      }
       case Enc::U8: {
-        const uint32_t n = in.ToU32(v, f.field);
-        if (n > 255) throw InputError(std::string(kind) + "." + JsReader::Name(f.field) + " must fit in 8 bits");
+        const uint32_t n = expr.U32(f.field);
+        if (n > 255) throw InputError(kind + "." + FieldName(f.field) + " must fit in 8 bits");
         w.PutU8(f.attr, static_cast<uint8_t>(n));
         break;
       }
       case Enc::Be64:
-        w.PutBe64(f.attr, in.ToU64(v, f.field));
+        w.PutBe64(f.attr, *expr.OptU64(f.field));
         break;
       case Enc::Str:
-        w.PutString(f.attr, in.ToString(v, f.field));
+        w.PutString(f.attr, expr.Str(f.field));
         break;
       case Enc::Data: {
-        auto bytes = in.ToBytes(v, f.field);
+        auto bytes = expr.Bytes(f.field);
         PutNftDataValue(w, f.attr, bytes.first, bytes.second);
         break;
       }
       case Enc::Verdict: {
-        auto chain = in.OptString(v, Field::chain);
-        PutNftVerdict(w, f.attr, in.I32(v, Field::code), chain ? &*chain : nullptr);
+        const WireRecord verdict = expr.Record(f.field);
+        auto chain = verdict.OptStr(Field::chain);
+        PutNftVerdict(w, f.attr, verdict.I32(Field::code), chain ? &*chain : nullptr);
         break;
       }
     }
   }
-  if (kind == "immediate" && !in.Get(expr, Field::data) && !in.Get(expr, Field::verdict)) {
+  if (kind == "immediate" && !expr.Has(Field::data) && !expr.Has(Field::verdict)) {
     throw InputError("immediate needs data or verdict");
   }
   w.EndNest(data);
@@ -220,7 +214,7 @@ Value DecodeNftExpr(const Attr& list_elem) {
   while (reader.Next(a)) {
     for (const FieldSpec& f : spec->fields) {
       if (f.attr != a.type || f.enc == Enc::Verdict) continue;
-      const char* field = JsReader::Name(f.field);
+      const char* field = FieldName(f.field);
       switch (f.enc) {
         case Enc::Be32:
           out.Set(field, Value::Number(a.Be32()));

@@ -4,14 +4,14 @@
 
 #include <napi.h>
 
-#include "js_reader.h"
+#include "wire.h"
 #include "nl_message.h"
 #include "value.h"
 
 namespace kpt {
 
 // Appends one NFTA_LIST_ELEM { NFTA_EXPR_NAME, NFTA_EXPR_DATA } for the expression object `expr`.
-void EncodeNftExpr(const JsReader& in, napi_value expr, MessageWriter& w);
+void EncodeNftExpr(const WireRecord& expr, MessageWriter& w);
 
 // Appends an nft_data nest (NFTA_DATA_VALUE bytes) under attribute `type`.
 void PutNftDataValue(MessageWriter& w, uint16_t type, const uint8_t* data, size_t len);

@@ -18,7 +18,7 @@
 
 #include "async.h"
 #include "inet.h"
-#include "js_reader.h"
+#include "wire.h"
 #include "nl_message.h"
 #include "nl_socket.h"
 

@@ -5,7 +5,7 @@
 #include "async.h"
 #include "conntrack.h"
 #include "ipvs.h"
-#include "js_reader.h"
+#include "wire.h"
 #include "nftables.h"
 #include "rtnetlink.h"
 #include "nl_message.h"

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { compileNftJson, setsNeedingDefinition, type NftCompiledTransaction, type NftKnownSet } from './nftables-compile.js';
 import { familyNumber } from './nftables-compile-expr.js';
 import { knownSetFromListed } from './nftables-decode.js';
+import { WIRE_FIELD_NAMES, encodeWire } from './nftables-wire.js';
 import type {
   NftIrOp,
   NftListedChain,
@@ -72,7 +73,10 @@ interface NativeNftFilter {
 
 interface NativeBinding {
   abiVersion: number;
-  nftEncodeBatch(ops: readonly NftIrOp[]): NativeEncodedBatch;
+  /** Takes the buffer from nftables-wire.ts (encodeWire). */
+  nftEncodeBatch(wire: Uint8Array): NativeEncodedBatch;
+  /** Comma-separated wire field names, which must equal WIRE_FIELD_NAMES. */
+  wireFields: string;
   nftSendBatch(handle: NativeBatchHandle, options?: NetnsOptions): Promise<NativeBatchResult>;
   nftList(kind: 'tables', filter: NativeNftFilter, options?: NetnsOptions): Promise<NftListedTable[]>;
   nftList(kind: 'chains', filter: NativeNftFilter, options?: NetnsOptions): Promise<NftListedChain[]>;
@@ -101,7 +105,7 @@ interface NativeBinding {
 }
 
 /** The addon version this file was written against (native/addon.cc kAbiVersion). */
-const EXPECTED_ABI = 2;
+const EXPECTED_ABI = 3;
 
 // ---- loading --------------------------------------------------------------------------------------
 
@@ -134,7 +138,7 @@ function load(): { binding: NativeBinding } | { error: string } {
     const override = process.env.KPT_NETLINK_ADDON;
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     const binding = (override ? require(override) : nodeGypBuild(packageRoot())) as NativeBinding;
-    if (binding.abiVersion !== EXPECTED_ABI) {
+    if (binding.abiVersion !== EXPECTED_ABI || binding.wireFields !== WIRE_FIELD_NAMES.join(',')) {
       loaded = { error: `kpt_netlink ABI ${binding.abiVersion}, expected ${EXPECTED_ABI}: rebuild with npm run build:native` };
     } else {
       loaded = { binding };
@@ -246,7 +250,7 @@ export function prepareNftBatch(
   options: { knownSets?: readonly NftKnownSet[] } = {},
 ): NftPreparedBatch {
   const compiled = 'ops' in doc ? doc : compileNftJson(doc, options.knownSets ? { knownSets: options.knownSets } : {});
-  const encoded = native().nftEncodeBatch(compiled.ops);
+  const encoded = native().nftEncodeBatch(encodeWire(compiled.ops));
   return { compiled, messages: encoded.messages, bytes: encoded.bytes, handle: encoded.handle };
 }
 
@@ -654,6 +658,11 @@ export const nativeTesting = {
   },
   nftDumpRaw(kind: NftListingKind, filter: NftListFilter & { chain?: string; set?: string } = {}): Promise<Uint8Array> {
     return native().testNftDumpRaw(kind, nftFilter(filter), netnsOnly(filter));
+  },
+  /** Encodes a raw wire buffer (see nftables-wire.ts): lets the fuzz test feed malformed ones. */
+  encodeWireBuffer(wire: Uint8Array): { messages: number; bytes: number } {
+    const { messages, bytes } = native().nftEncodeBatch(wire);
+    return { messages, bytes };
   },
   /** IPVS request messages as bytes (family id 0x42), to round-trip through the reply parsers. */
   encodeIpvs(ops: readonly IpvsOperation[]): Uint8Array {

@@ -68,7 +68,19 @@ const transportFields: Record<string, FieldTemplate> = {
 };
 const l4Protocols: Record<string, number> = { tcp: 6, udp: 17, sctp: 132, udplite: 136 };
 
+const payloadFieldCache = new Map<string, PayloadField>();
+
 export function payloadField(protocol: string, field: string): PayloadField {
+  const cacheKey = `${protocol} ${field}`;
+  let f = payloadFieldCache.get(cacheKey);
+  if (!f) {
+    f = describePayloadField(protocol, field);
+    payloadFieldCache.set(cacheKey, f);
+  }
+  return f;
+}
+
+function describePayloadField(protocol: string, field: string): PayloadField {
   if (protocol === 'ip' || protocol === 'ip6') {
     const f = (protocol === 'ip' ? ipFields : ip6Fields)[field];
     if (!f) throw new NftCompileError(`unsupported payload field ${protocol} ${field}`);
@@ -128,8 +140,11 @@ export interface Loaded {
   key: NftKeyType;
   /** Byte order of the loaded expression (nft records it for anonymous sets keyed by it). */
   byteorder: number;
-  /** nft's "typeof" description of the expression, when nft can describe it (set userdata). */
-  typeof?: Uint8Array;
+  /**
+   * nft's "typeof" description of the expression, when nft can describe it (set userdata). Built
+   * on demand: only anonymous sets need it, and loads are the hottest path of the compiler.
+   */
+  typeof?: () => Uint8Array;
 }
 
 /** nft's enum expr_types values used in "typeof" records. */
@@ -235,7 +250,7 @@ export function loadPayload(b: RuleBuilder, f: PayloadField, len = f.len): Loade
     len,
     key: keyTypeOf([f.type]),
     byteorder: NftByteorder.big,
-    typeof: typeofRecord(ExprType.payload, new UdataBuilder().putU32(0, f.descId).putU32(1, f.fieldIndex).bytes()),
+    typeof: () => typeofRecord(ExprType.payload, new UdataBuilder().putU32(0, f.descId).putU32(1, f.fieldIndex).bytes()),
   };
 }
 
@@ -257,7 +272,7 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
       len: f.type.size,
       key: keyTypeOf([f.type]),
       byteorder: NftByteorder.host,
-      typeof: typeofRecord(ExprType.meta, new UdataBuilder().putU32(0, f.key).bytes()),
+      typeof: () => typeofRecord(ExprType.meta, new UdataBuilder().putU32(0, f.key).bytes()),
     };
   }
   if (o.ct) {
@@ -272,7 +287,7 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
       len: f.type.size,
       key: keyTypeOf([f.type]),
       byteorder: NftByteorder.host,
-      typeof: typeofRecord(ExprType.ct, new UdataBuilder().putU32(0, f.key).putU32(1, dir ?? 0xffffffff).bytes()),
+      typeof: () => typeofRecord(ExprType.ct, new UdataBuilder().putU32(0, f.key).putU32(1, dir ?? 0xffffffff).bytes()),
     };
   }
   if (o.fib) {
@@ -304,11 +319,13 @@ export function loadExpr(b: RuleBuilder, e: NftJsonExpr): Loaded {
     const first = parts[0];
     if (!first) throw new NftCompileError('empty concatenation');
     // A concatenation is described member by member, or not at all.
-    let typeofData: Uint8Array | undefined;
+    let typeofData: (() => Uint8Array) | undefined;
     if (parts.every((p) => p.typeof)) {
-      const members = new UdataBuilder();
-      parts.forEach((p, i) => members.put(i, p.typeof as Uint8Array));
-      typeofData = typeofRecord(ExprType.concat, members.bytes());
+      typeofData = () => {
+        const members = new UdataBuilder();
+        parts.forEach((p, i) => members.put(i, (p.typeof as () => Uint8Array)()));
+        return typeofRecord(ExprType.concat, members.bytes());
+      };
     }
     return {
       slot: first.slot,

@@ -283,7 +283,7 @@ class RuleCompiler {
           ...(isMap ? { dataByteorder: 0 } : {}),
           keyIsConcat: shape.key.isConcat,
           anonymous: true,
-          ...(key.typeof && !(isMap && shape.interval) ? { keyTypeof: key.typeof } : {}),
+          ...(key.typeof && !(isMap && shape.interval) ? { keyTypeof: key.typeof() } : {}),
           ...(shape.interval && !isMap ? { mergeElements: true } : {}),
         }),
       },

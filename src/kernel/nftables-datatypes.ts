@@ -1,7 +1,7 @@
 // nft datatypes: the numeric ids nft stores in NFTA_SET_KEY_TYPE (nft's src/datatype.h), their
 // sizes and byte orders, and conversions between JSON values and the bytes the kernel compares.
 import { endianness } from 'node:os';
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
 import type { NftJsonExpr } from './nftables-json.js';
 
@@ -41,9 +41,10 @@ function integerOf(value: NftJsonExpr, what: string, max: number): number {
 
 /** A u32 in the host's byte order (registers holding marks, ct state, numgen results). */
 export function hostU32(n: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, n >>> 0, hostIsLittleEndian);
-  return out;
+  const v = n >>> 0;
+  return hostIsLittleEndian
+    ? new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24])
+    : new Uint8Array([v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff]);
 }
 
 export function readHostU32(bytes: Uint8Array): number {
@@ -55,9 +56,29 @@ export function beU16(n: number): Uint8Array {
   return new Uint8Array([(n >>> 8) & 0xff, n & 0xff]);
 }
 
+/** Dotted quad to bytes; strict (no leading zeros, no shorthand), hand-written because it is hot. */
 export function parseIPv4(text: string): Uint8Array {
-  if (!isIPv4(text)) throw new NftValueError(`invalid IPv4 address: ${JSON.stringify(text)}`);
-  return new Uint8Array(text.split('.').map(Number));
+  const out = new Uint8Array(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; /* '.' */
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) part = 99; // leading zero
+      value = value * 10 + (c - 48);
+      digits++;
+      continue;
+    }
+    if (c !== 46 || digits === 0 || value > 255 || part > 3) {
+      throw new NftValueError(`invalid IPv4 address: ${JSON.stringify(text)}`);
+    }
+    out[part++] = value;
+    value = 0;
+    digits = 0;
+  }
+  if (part !== 4) throw new NftValueError(`invalid IPv4 address: ${JSON.stringify(text)}`);
+  return out;
 }
 
 export function parseIPv6(text: string): Uint8Array {
@@ -264,7 +285,19 @@ export interface NftKeyType {
   readonly isConcat: boolean;
 }
 
+const singleKeyTypes = new Map<NftDatatype, NftKeyType>();
+
 export function keyTypeOf(parts: readonly NftDatatype[]): NftKeyType {
+  if (parts.length === 1) {
+    // Single-type keys are looked up for every loaded expression: build each once.
+    const only = parts[0] as NftDatatype;
+    let cached = singleKeyTypes.get(only);
+    if (!cached) {
+      cached = { parts: [only], isConcat: false, id: only.id, len: only.size, byteorder: only.byteorder };
+      singleKeyTypes.set(only, cached);
+    }
+    return cached;
+  }
   if (parts.length === 0) throw new NftValueError('empty key type');
   const isConcat = parts.length > 1;
   return {

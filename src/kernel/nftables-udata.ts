@@ -35,7 +35,8 @@ export class UdataBuilder {
 
   put(type: number, value: Uint8Array | readonly number[]): this {
     if (value.length > 255) throw new RangeError('userdata value longer than 255 bytes');
-    this.parts.push(type, value.length, ...value);
+    this.parts.push(type, value.length);
+    for (let i = 0; i < value.length; i++) this.parts.push(value[i] as number);
     return this;
   }
 

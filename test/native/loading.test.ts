@@ -7,7 +7,7 @@ import t from 'tap';
 import { isNativeNetlinkAvailable, nativeNetlinkStatus } from '../../src/kernel/netlink.js';
 
 t.test('the addon loads and has the expected ABI', async (t) => {
-  t.match(nativeNetlinkStatus(), { available: true, abiVersion: 2 });
+  t.match(nativeNetlinkStatus(), { available: true, abiVersion: 3 });
   t.equal(isNativeNetlinkAvailable(), true);
 });
 

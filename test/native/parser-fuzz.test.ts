@@ -5,7 +5,8 @@
 import t from 'tap';
 
 import { kubeProxyLayout } from '../../bench/native-layout.js';
-import { applyNftJson, nativeTesting, type NftJsonDocument } from '../../src/kernel/netlink.js';
+import { applyNftJson, compileNftJson, nativeTesting, type NftJsonDocument } from '../../src/kernel/netlink.js';
+import { encodeWire } from '../../src/kernel/nftables-wire.js';
 import { constructsDocument, createNetns } from './helpers.js';
 
 /** A small deterministic PRNG (mulberry32) so that a failure can be replayed. */
@@ -223,4 +224,24 @@ t.test('parsers survive truncated, mutated and random replies', async (t) => {
     t.ok(outcome.rejected > 0, `${parser}: ${outcome.parsed} parsed, ${outcome.rejected} rejected as malformed`);
   });
   t.ok(total > 30000, `${total} inputs in all`);
+});
+
+t.test('the operation-buffer reader survives truncated and mutated buffers', async (t) => {
+  const wire = encodeWire(compileNftJson(constructsDocument() as unknown as NftJsonDocument).ops);
+  t.ok(nativeTesting.encodeWireBuffer(wire).messages > 50, 'the valid buffer encodes');
+  const rand = random(0xc0ffee);
+  let encoded = 0;
+  let rejected = 0;
+  const attempt = (bytes: Uint8Array) => {
+    try {
+      nativeTesting.encodeWireBuffer(bytes);
+      encoded++;
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      rejected++;
+    }
+  };
+  for (let len = 0; len < wire.length; len += Math.max(1, Math.floor(wire.length / 500))) attempt(wire.subarray(0, len));
+  for (let i = 0; i < 3000; i++) attempt(mutate(wire, rand));
+  t.ok(rejected > 0, `${encoded} encoded, ${rejected} rejected with a TypeError`);
 });
