@@ -2,7 +2,8 @@
 // and nothing else is ever touched.
 import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gcStaleLabs } from '../../src/lab/index.js';
@@ -16,7 +17,33 @@ interface OwnerReport {
   escapee?: number;
 }
 
-const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The compiled twin of a source file under the repo, in dist/. */
+const compiledTwin = (source: string) => join(REPO, 'dist', relative(REPO, source)).replace(/\.ts$/, '.js');
+
+function isFresh(source: string): boolean {
+  try {
+    return statSync(compiledTwin(source)).mtimeMs >= statSync(source).mtimeMs;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How to run a fixture: its compiled copy in dist/ when that and every lab module it loads are
+ * current (after `npm run build`), else the source through this process's TypeScript loader. The
+ * loader compiles the lab in every child: seconds here, minutes in an emulated VM.
+ */
+function fixtureArgv(name: string): string[] {
+  const source = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  const labDir = join(REPO, 'src/lab');
+  const labSources = readdirSync(labDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(labDir, f));
+  if ([source, ...labSources].every(isFresh)) return [compiledTwin(source)];
+  return [...process.execArgv, source];
+}
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 const present = (names: string[]) => names.filter((n) => listNetns().includes(n));
 
@@ -24,7 +51,7 @@ const present = (names: string[]) => names.filter((n) => listNetns().includes(n)
 function runOwner(script: string, args: string[], linePrefix = '') {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('TAP')) delete env[k];
-  const child = spawn(process.execPath, [...process.execArgv, fixture(script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [...fixtureArgv(script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
