@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { stringify } from 'yaml';
-import { applyFlags, parseFlags, usage, UsageError } from './flags.js';
+import { applyFlags, flagsUpstreamIgnoresWithConfig, parseFlags, usage, UsageError } from './flags.js';
+import { serializeConfiguration } from '../config/write.js';
 import { ConfigFileError, loadConfigurationFile } from '../config/file.js';
 import { defaultConfiguration, defaultExtraOptions, type ExtraOptions, type KubeProxyConfiguration } from '../config/types.js';
 import { validateConfiguration } from '../config/validate.js';
@@ -17,7 +17,7 @@ import type { Proxier } from '../sync/proxier.js';
 import { modeDefinition, registeredModes } from '../modes/registry.js';
 import { ManifestSource } from '../sources/manifests.js';
 import { trackerSink } from '../sources/tracker-sink.js';
-import { startKubernetesSource, type RunningSource } from '../sources/start.js';
+import { KubeConnectionError, startKubernetesSource, type RunningSource } from '../sources/start.js';
 import { splitHostPort } from '../server/http.js';
 
 export const VERSION = '0.1.0';
@@ -44,8 +44,15 @@ export interface LoadedConfiguration {
 }
 
 /**
- * Flags, then the config file they name, then the flags again on top: values given on the
- * command line win over the file, as with upstream's flag-over-file precedence.
+ * Precedence: upstream defaults, then the --config file (with upstream's zero-means-default
+ * rules), then every flag given on the command line on top.
+ *
+ * Upstream changed this over time: before v1.31 the file replaced all flags but the logging ones;
+ * since v1.31 --hostname-override also wins over the file; every other KubeProxyConfiguration
+ * flag is still ignored when --config is given. We let every explicit flag win, because that is
+ * what an operator who types a flag expects and what the issue asks for. For the kubeadm
+ * DaemonSet (--config plus --hostname-override) both rules give the same result; for any other
+ * flag next to --config we log a warning that upstream would have ignored it.
  */
 export async function loadConfiguration(argv: readonly string[]): Promise<LoadedConfiguration | 'help' | 'version'> {
   const flags = parseFlags(argv);
@@ -54,16 +61,22 @@ export async function loadConfiguration(argv: readonly string[]): Promise<Loaded
   const extra = defaultExtraOptions();
   let config = defaultConfiguration();
   applyFlags(flags, config, extra);
+  const warnings = [...flags.warnings];
   if (extra.configFile) {
     config = await loadConfigurationFile(extra.configFile);
     applyFlags(flags, config, extra);
+    for (const name of flagsUpstreamIgnoresWithConfig(flags)) {
+      warnings.push(`flag --${name} overrides the configuration file ${extra.configFile}; upstream kube-proxy would ignore it`);
+    }
   }
   if (extra.dryRun) extra.once = true;
+  // logging.format from the file counts unless --logging-format was given.
+  if (extra.logFormat === 'auto' && config.logging.format === 'json') extra.logFormat = 'json';
   const errors = validateConfiguration(config, extra);
   if (errors.length) {
     throw new UsageError(`invalid configuration: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
   }
-  return { config, extra, warnings: flags.warnings };
+  return { config, extra, warnings };
 }
 
 export async function main(argv: readonly string[], io: AppIO = processIO): Promise<number> {
@@ -95,7 +108,7 @@ export async function main(argv: readonly string[], io: AppIO = processIO): Prom
   for (const w of loaded.warnings) log.warn(w);
 
   if (extra.writeConfigTo) {
-    await writeFile(extra.writeConfigTo, stringify(config));
+    await writeFile(extra.writeConfigTo, serializeConfiguration(config));
     log.info({ path: extra.writeConfigTo }, 'Wrote the effective configuration');
     return EXIT_OK;
   }
@@ -139,7 +152,7 @@ async function runProxy(config: KubeProxyConfiguration, settings: RuntimeSetting
     }
   }
 
-  const metrics = new ProxyMetrics();
+  const metrics = new ProxyMetrics({ mode: settings.mode });
   const health = new ProxyHealth(2 * settings.syncPeriodMs);
   const tracker = new ChangeTracker({
     nodeName: settings.nodeName,
@@ -176,7 +189,14 @@ async function runProxy(config: KubeProxyConfiguration, settings: RuntimeSetting
     const manifests = new ManifestSource({ dir: extra.manifests, nodeName: settings.nodeName, sink, log });
     source = { stop: () => manifests.stop(), ready: manifests.start() };
   } else {
-    source = await startKubernetesSource({ config, extra, settings, sink, log });
+    try {
+      source = await startKubernetesSource({ config, extra, settings, sink, log, registry: metrics.registry });
+    } catch (err) {
+      if (!(err instanceof KubeConnectionError)) throw err;
+      log.error({ err: err.message }, 'Cannot connect to the Kubernetes API');
+      await controller.stop();
+      return EXIT_FAILURE;
+    }
   }
 
   if (extra.once) {

@@ -88,7 +88,26 @@ const FLAGS: readonly FlagDef[] = [
   { name: 'sync-period', kind: 'duration', help: 'Retry and resync interval, for the selected mode', apply: (c, _x, v) => ((c.iptables.syncPeriod = s(v)), (c.nftables.syncPeriod = s(v)), (c.ipvs.syncPeriod = s(v))) },
   { name: 'nftables-applier', kind: 'string', help: 'nftables mode: netlink (native batch) or nft (nft -j -f -); default netlink when the native module loads', apply: (_c, x, v) => (x.nftablesApplier = s(v) as ExtraOptions['nftablesApplier']) },
   { name: 'iptables-backend', kind: 'string', help: 'iptables implementation: default, nft or legacy', apply: (_c, x, v) => (x.iptablesBackend = s(v) as ExtraOptions['iptablesBackend']) },
+  { name: 'api-watch-timeout', kind: 'duration', help: 'API watches silent this long are re-opened (default 90s); informer staleness is twice this', apply: (_c, x, v) => (x.apiWatchTimeout = s(v)) },
 ];
+
+/** The first of our own flags in FLAGS; everything before it is one of kube-proxy's. */
+const FIRST_OWN_FLAG = 'manifests';
+
+/**
+ * kube-proxy flags that upstream still honours next to --config: the ones that are not part of
+ * KubeProxyConfiguration, --hostname-override (since v1.31) and the logging flags.
+ */
+const UPSTREAM_HONOURED_WITH_CONFIG = new Set(['config', 'write-config-to', 'cleanup', 'init-only', 'master', 'hostname-override', 'v', 'vmodule', 'logging-format', 'log-flush-frequency']);
+
+/**
+ * The kube-proxy flags given next to --config that upstream kube-proxy would ignore (its file
+ * replaces them), while we apply them over the file. Used to warn about the difference.
+ */
+export function flagsUpstreamIgnoresWithConfig(flags: ParsedFlags): string[] {
+  const upstream = new Set(FLAGS.slice(0, FLAGS.findIndex((f) => f.name === FIRST_OWN_FLAG)).map((f) => f.name));
+  return [...flags.values.keys()].filter((name) => upstream.has(name) && !UPSTREAM_HONOURED_WITH_CONFIG.has(name));
+}
 
 function hostOf(hostPort: string): string {
   const i = hostPort.lastIndexOf(':');

@@ -2,11 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { CONFIG_API_VERSION, CONFIG_KIND, defaultConfiguration, type KubeProxyConfiguration } from './types.js';
 import type { FieldError } from './validate.js';
+import { applyFileDefaults } from './defaults.js';
 
 /** Fields whose content is free-form (maps or structures we accept without checking keys). */
 const FREE_FORM = new Set(['featureGates', 'logging.options', 'winkernel']);
 /** List fields that may also be null in the file format. */
 const NULLABLE_LISTS = new Set(['nodePortAddresses', 'ipvs.excludeCIDRs']);
+/** Fields upstream omits when empty, so they are absent from our defaults but still accepted. */
+const OPTIONAL_LISTS = new Set(['logging.vmodule']);
 
 export class ConfigFileError extends Error {
   constructor(
@@ -28,6 +31,11 @@ function typeName(v: unknown): string {
 function overlay(target: Record<string, unknown>, input: Record<string, unknown>, prefix: string, errors: FieldError[]): void {
   for (const [key, value] of Object.entries(input)) {
     const field = prefix ? `${prefix}.${key}` : key;
+    if (OPTIONAL_LISTS.has(field)) {
+      if (value !== null && !Array.isArray(value)) errors.push({ field, message: `must be a list, got ${typeName(value)}` });
+      else target[key] = value ?? [];
+      continue;
+    }
     if (!(key in target)) {
       errors.push({ field, message: 'unknown field' });
       continue;
@@ -40,7 +48,7 @@ function overlay(target: Record<string, unknown>, input: Record<string, unknown>
           if (typeof on !== 'boolean') errors.push({ field: `featureGates.${gate}`, message: 'must be true or false' });
         }
         target[key] = { ...(value as object) };
-      } else target[key] = value ?? {};
+      } else target[key] = { ...(want as object), ...((value as object | null) ?? {}) };
       continue;
     }
     if (NULLABLE_LISTS.has(field)) {
@@ -64,7 +72,12 @@ function overlay(target: Record<string, unknown>, input: Record<string, unknown>
   }
 }
 
-/** Parses a KubeProxyConfiguration document strictly, with upstream's defaults for absent fields. */
+/**
+ * Parses a KubeProxyConfiguration document strictly, with upstream's defaults for absent and zero
+ * fields. Upstream decodes strictly too, but for v1alpha1 it falls back to a lenient decode that
+ * only logs unknown fields; we refuse them so that a typo cannot silently leave a default in
+ * place (every field kubeadm and upstream write is known here).
+ */
 export function parseConfiguration(text: string, path: string): KubeProxyConfiguration {
   let doc: unknown;
   try {
@@ -80,6 +93,7 @@ export function parseConfiguration(text: string, path: string): KubeProxyConfigu
   const config = defaultConfiguration();
   overlay(config as unknown as Record<string, unknown>, input, '', errors);
   if (errors.length) throw new ConfigFileError(path, errors);
+  applyFileDefaults(config);
   return config;
 }
 

@@ -61,6 +61,8 @@ export interface LoggingConfiguration {
   flushFrequency: string;
   verbosity: number;
   options: Record<string, unknown>;
+  /** Per-file verbosity (`{filePattern, verbosity}` items); accepted, not applied. */
+  vmodule?: unknown[];
 }
 
 export interface KubeProxyConfiguration {
@@ -105,7 +107,8 @@ export function defaultConfiguration(): KubeProxyConfiguration {
       qps: 5,
       burst: 10,
     },
-    logging: { format: 'text', flushFrequency: '5s', verbosity: 0, options: {} },
+    // component-base's recommended logging defaults, as `--write-config-to` shows them upstream.
+    logging: { format: 'text', flushFrequency: '5s', verbosity: 0, options: { json: { infoBufferSize: '0' }, text: { infoBufferSize: '0' } } },
     hostnameOverride: '',
     bindAddress: '0.0.0.0',
     healthzBindAddress: '0.0.0.0:10256',
@@ -126,7 +129,7 @@ export function defaultConfiguration(): KubeProxyConfiguration {
       udpTimeout: '0s',
     },
     nftables: { masqueradeBit: 14, masqueradeAll: false, syncPeriod: '30s', minSyncPeriod: '1s' },
-    winkernel: {},
+    winkernel: { enableDSR: false, forwardHealthCheckVip: false, networkName: '', rootHnsEndpointName: '', sourceVip: '' },
     detectLocalMode: '',
     detectLocal: { bridgeInterface: '', interfaceNamePrefix: '' },
     clusterCIDR: '',
@@ -168,6 +171,11 @@ export interface ExtraOptions {
   writeConfigTo: string;
   /** Log line format: JSON lines, text, or text when stderr is a terminal. */
   logFormat: 'json' | 'text' | 'auto';
+  /**
+   * Watch inactivity timeout of the API informers (Go duration; '' = 90s). Staleness and list
+   * timeouts scale with it; tests shorten it to exercise stalled watches quickly.
+   */
+  apiWatchTimeout: string;
 }
 
 export function defaultExtraOptions(): ExtraOptions {
@@ -182,5 +190,6 @@ export function defaultExtraOptions(): ExtraOptions {
     configFile: '',
     writeConfigTo: '',
     logFormat: 'auto',
+    apiWatchTimeout: '',
   };
 }

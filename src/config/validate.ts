@@ -36,6 +36,18 @@ function checkPeriods(errors: FieldError[], section: string, sync: string, min: 
   }
 }
 
+/** util/net.ParsePortRange: empty, a port, "low-high" or "base+size". */
+function validPortRange(range: string): boolean {
+  const r = range.trim();
+  if (r === '') return true;
+  const m = r.match(/^(\d+)(?:([-+])(\d+))?$/);
+  if (!m) return false;
+  const low = Number(m[1]);
+  const other = m[3] === undefined ? 0 : Number(m[3]);
+  const high = m[2] === '+' ? low + other - 1 : m[2] === '-' ? other : low;
+  return low <= 65535 && high <= 65535 && high >= low;
+}
+
 /** Validates an effective configuration as upstream's validation does; returns every problem. */
 export function validateConfiguration(c: KubeProxyConfiguration, x?: ExtraOptions): FieldError[] {
   const errors: FieldError[] = [];
@@ -79,11 +91,19 @@ export function validateConfiguration(c: KubeProxyConfiguration, x?: ExtraOption
   if (c.detectLocalMode === 'InterfaceNamePrefix' && c.detectLocal.interfaceNamePrefix === '') {
     errors.push({ field: 'detectLocal.interfaceNamePrefix', message: 'must be set when detectLocalMode is InterfaceNamePrefix' });
   }
-  for (const [i, a] of (c.nodePortAddresses ?? []).entries()) {
-    if (a !== 'primary' && (!parseCIDR(a) || !a.includes('/'))) {
+  const nodePortAddresses = c.nodePortAddresses ?? [];
+  for (const [i, a] of nodePortAddresses.entries()) {
+    if (a === 'primary' && nodePortAddresses.length > 1) {
+      errors.push({ field: `nodePortAddresses[${i}]`, message: '"primary" must be the only entry' });
+    } else if (a !== 'primary' && (!parseCIDR(a) || !a.includes('/'))) {
       errors.push({ field: `nodePortAddresses[${i}]`, message: `${JSON.stringify(a)} must be a CIDR or "primary"` });
     }
   }
+  if (!validPortRange(c.portRange)) errors.push({ field: 'portRange', message: `${JSON.stringify(c.portRange)} must be a valid port range (e.g. 300-2000)` });
+  if (c.showHiddenMetricsForVersion !== '' && !/^\d+\.\d+$/.test(c.showHiddenMetricsForVersion)) {
+    errors.push({ field: 'showHiddenMetricsForVersion', message: `${JSON.stringify(c.showHiddenMetricsForVersion)} must be <major>.<minor>, e.g. 1.16` });
+  }
+  if (c.hostnameOverride !== '' && c.hostnameOverride.trim() === '') errors.push({ field: 'hostnameOverride', message: 'an empty (whitespace) hostname override is invalid' });
   for (const f of ['maxPerCore', 'min'] as const) {
     if (!Number.isInteger(c.conntrack[f]) || c.conntrack[f] < 0) errors.push({ field: `conntrack.${f}`, message: 'must be greater than or equal to 0' });
   }
@@ -91,7 +111,8 @@ export function validateConfiguration(c: KubeProxyConfiguration, x?: ExtraOption
     checkDuration(errors, `conntrack.${f}`, c.conntrack[f]);
   }
   checkDuration(errors, 'configSyncPeriod', c.configSyncPeriod, { positive: true });
-  if (!(c.clientConnection.qps >= 0)) errors.push({ field: 'clientConnection.qps', message: 'must be greater than or equal to 0' });
+  // As upstream, QPS is not range-checked: a negative value switches the client rate limit off.
+  if (!Number.isFinite(c.clientConnection.qps)) errors.push({ field: 'clientConnection.qps', message: 'must be a number' });
   if (!Number.isInteger(c.clientConnection.burst) || c.clientConnection.burst < 0) {
     errors.push({ field: 'clientConnection.burst', message: 'must be greater than or equal to 0' });
   }
@@ -102,6 +123,7 @@ export function validateConfiguration(c: KubeProxyConfiguration, x?: ExtraOption
   if (x) {
     if (!['auto', 'netlink', 'nft'].includes(x.nftablesApplier)) errors.push({ field: '--nftables-applier', message: 'must be netlink or nft' });
     if (!['default', 'nft', 'legacy'].includes(x.iptablesBackend)) errors.push({ field: '--iptables-backend', message: 'must be default, nft or legacy' });
+    if (x.apiWatchTimeout !== '') checkDuration(errors, '--api-watch-timeout', x.apiWatchTimeout, { positive: true });
   }
   return errors;
 }

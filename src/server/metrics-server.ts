@@ -28,10 +28,11 @@ export class MetricsServer {
         res.writeHead(200, { 'Content-Type': 'text/plain' });
         res.end('ok');
       } else if (path === '/proxyMode') {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
         res.end(this.opts.proxyMode);
       } else if (path === '/configz') {
-        sendJSON(res, 200, { kubeproxy: this.opts.configz() });
+        // component-base configz: one entry per registered component, keyed by its API group.
+        sendJSON(res, 200, { 'kubeproxy.config.k8s.io': this.opts.configz() });
       } else {
         res.writeHead(404, { 'Content-Type': 'text/plain' });
         res.end('404 page not found\n');

@@ -6,10 +6,18 @@ interface FamilyHealth {
   oldestPendingQueued: number;
 }
 
-export interface HealthStatus {
+export interface FamilyHealthStatus {
   readonly healthy: boolean;
   readonly lastUpdated: number;
+}
+
+export interface HealthStatus {
+  readonly healthy: boolean;
+  /** The most recent update over all families (0: never). */
+  readonly lastUpdated: number;
   readonly currentTime: number;
+  /** Per family that has reported at least once (upstream's `status` map). */
+  readonly families: ReadonlyMap<IPFamily, FamilyHealthStatus>;
 }
 
 /**
@@ -42,11 +50,14 @@ export class ProxyHealth {
     const now = this.now();
     let healthy = true;
     let lastUpdated = 0;
-    for (const f of this.families.values()) {
+    const families = new Map<IPFamily, FamilyHealthStatus>();
+    for (const [family, f] of this.families) {
       lastUpdated = Math.max(lastUpdated, f.lastUpdated);
-      if (f.oldestPendingQueued !== 0 && now - f.oldestPendingQueued >= this.healthTimeoutMs) healthy = false;
+      const late = f.oldestPendingQueued !== 0 && now - f.oldestPendingQueued >= this.healthTimeoutMs;
+      if (late) healthy = false;
+      families.set(family, { healthy: !late, lastUpdated: f.lastUpdated });
     }
-    return { healthy, lastUpdated, currentTime: now };
+    return { healthy, lastUpdated, currentTime: now, families };
   }
 
   private family(family: IPFamily): FamilyHealth {

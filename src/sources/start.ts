@@ -1,7 +1,11 @@
+import type { Registry } from 'prom-client';
 import type { RuntimeSettings } from '../config/runtime.js';
 import type { ExtraOptions, KubeProxyConfiguration } from '../config/types.js';
 import type { Logger } from '../util/log.js';
 import type { ObjectSink } from './sink.js';
+import { startKubernetesSource as startSupervisedSource } from './kubernetes/source.js';
+
+export { KubeConnectionError } from './kubernetes/client.js';
 
 /** A started source: `ready` resolves once the first complete listing reached the sink. */
 export interface RunningSource {
@@ -15,9 +19,14 @@ export interface KubernetesSourceOptions {
   readonly settings: RuntimeSettings;
   readonly sink: ObjectSink;
   readonly log: Logger;
+  /** The /metrics registry, for the informer restart counter. */
+  readonly registry?: Registry;
 }
 
-/** Watches the Kubernetes API (Services, EndpointSlices, this Node). */
-export async function startKubernetesSource(_opts: KubernetesSourceOptions): Promise<RunningSource> {
-  throw new Error('the Kubernetes API source is not available yet; use --manifests=DIR');
+/**
+ * Watches the Kubernetes API (Services, EndpointSlices, this Node); see kubernetes/README.md.
+ * Rejects with KubeConnectionError when --kubeconfig / --master / the in-cluster setup is unusable.
+ */
+export async function startKubernetesSource(opts: KubernetesSourceOptions): Promise<RunningSource> {
+  return startSupervisedSource(opts);
 }

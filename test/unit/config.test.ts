@@ -53,7 +53,7 @@ t.test('validation names the field', async (t) => {
   c.mode = 'userspace';
   c.clusterCIDR = '10.0.0.0/8,10.1.0.0/16';
   c.detectLocalMode = 'BridgeInterface';
-  c.nodePortAddresses = ['primary', 'bogus'];
+  c.nodePortAddresses = ['10.0.0.0/8', 'bogus'];
   c.ipvs.scheduler = 'fastest';
   const fields = validateConfiguration(c).map((e) => e.field).sort();
   t.same(fields, ['clusterCIDR', 'detectLocal.bridgeInterface', 'ipvs.scheduler', 'iptables.masqueradeBit', 'iptables.syncPeriod', 'mode', 'nodePortAddresses[1]'].sort());
