@@ -29,6 +29,20 @@ export interface RuntimeSettings {
   readonly bindAddress: string | undefined;
   readonly featureGates: Readonly<Record<string, boolean>>;
   readonly tcpBeLiberal: boolean;
+  /** IPVS mode's own settings (the configuration's ipvs section). */
+  readonly ipvs: IpvsSettings;
+}
+
+export interface IpvsSettings {
+  /** The IPVS scheduler; upstream's default "rr" when the configuration leaves it empty. */
+  readonly scheduler: string;
+  /** Virtual servers inside these CIDRs are never deleted by the IPVS proxier. */
+  readonly excludeCIDRs: readonly string[];
+  readonly strictARP: boolean;
+  /** IPVS connection timeouts in whole seconds; 0 leaves the kernel's value. */
+  readonly tcpTimeoutSeconds: number;
+  readonly tcpFinTimeoutSeconds: number;
+  readonly udpTimeoutSeconds: number;
 }
 
 function ms(text: string): number {
@@ -69,6 +83,14 @@ export function runtimeSettings(config: KubeProxyConfiguration): RuntimeSettings
     bindAddress: bind,
     featureGates: config.featureGates,
     tcpBeLiberal: config.conntrack.tcpBeLiberal,
+    ipvs: {
+      scheduler: config.ipvs.scheduler || 'rr',
+      excludeCIDRs: config.ipvs.excludeCIDRs ?? [],
+      strictARP: config.ipvs.strictARP,
+      tcpTimeoutSeconds: Math.floor(ms(config.ipvs.tcpTimeout) / 1000),
+      tcpFinTimeoutSeconds: Math.floor(ms(config.ipvs.tcpFinTimeout) / 1000),
+      udpTimeoutSeconds: Math.floor(ms(config.ipvs.udpTimeout) / 1000),
+    },
   };
 }
 

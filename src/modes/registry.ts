@@ -11,6 +11,8 @@ import { createIptablesProxier } from './iptables/factory.js';
 import { cleanupIptables } from './iptables/cleanup.js';
 import { cleanupNftables } from './nftables/cleanup.js';
 import { createNftablesProxier } from './nftables/factory.js';
+import { cleanupIpvs } from './ipvs/cleanup.js';
+import { createIpvsProxier } from './ipvs/factory.js';
 import { auditIptables } from '../audit/iptables.js';
 
 /** Everything a mode needs to build its proxier for one family. */
@@ -73,7 +75,20 @@ const nftablesMode: ModeDefinition = {
   cleanup: async (families) => `nftables: removed ${await cleanupNftables(families)} tables`,
 };
 
+const ipvsMode: ModeDefinition = {
+  create: createIpvsProxier,
+  cleanup: async (families, extra, switchingTo) => {
+    const r = await cleanupIpvs(families, extra.iptablesBackend, switchingTo);
+    const summary = `ipvs: flushed ${r.ipvsFlushed ? 'IPVS' : 'nothing in IPVS'}, ${r.dummyDeleted ? 'deleted kube-ipvs0, ' : ''}removed ${r.chainsDeleted} chains (${r.chainsFlushed} flushed), destroyed ${r.setsDestroyed} ipsets`;
+    if (r.errors.length) throw new Error(`${summary}; failed: ${r.errors.join('; ')}`);
+    return summary;
+  },
+};
+
+// IPVS comes first: its chains jump to KUBE-MARK-MASQ, which iptables mode's cleanup also deletes,
+// and a referenced chain cannot be deleted; IPVS's cleanup leaves chains other rules still use.
 const modes = new Map<ProxyMode, ModeDefinition>([
+  ['ipvs', ipvsMode],
   ['iptables', iptablesMode],
   ['nftables', nftablesMode],
 ]);
