@@ -3,7 +3,8 @@
 import t from 'tap';
 import { prepareVm, runGuestSuite, VmUnavailableError, type PreparedVm } from '../../src/lab/vm/index.js';
 
-const guestTimeoutMs = 10 * 60_000;
+// Generous: a normal run takes one to two minutes, but TCG crawls when the host is busy.
+const guestTimeoutMs = 15 * 60_000;
 // Streams the guest's TAP output to stderr as it arrives, for watching a slow run.
 const verbose = process.env['KPT_VM_VERBOSE'] === '1';
 

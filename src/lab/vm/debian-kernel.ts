@@ -42,10 +42,10 @@ export async function ensureDebianKernel(options: {
   } catch (error) {
     const cached = await newestCachedKernel(kernelsDir);
     if (cached) {
-      log(`apt could not resolve ${metaPackage} (${firstLine(error)}); using the cached ${cached.version}`);
+      log(`apt could not resolve ${metaPackage} (${oneLine(error)}); using the cached ${cached.version}`);
       return cached;
     }
-    throw new KernelUnavailableError(`cannot resolve ${metaPackage} with apt: ${firstLine(error)}`, error);
+    throw new KernelUnavailableError(`cannot resolve ${metaPackage} with apt: ${oneLine(error)}`, error);
   }
 
   const cached = await cachedKernel(kernelsDir, version);
@@ -61,10 +61,10 @@ export async function ensureDebianKernel(options: {
       } catch (error) {
         const fallback = await newestCachedKernel(kernelsDir);
         if (fallback) {
-          log(`could not fetch linux-image-${version} (${firstLine(error)}); using the cached ${fallback.version}`);
+          log(`could not fetch linux-image-${version} (${oneLine(error)}); using the cached ${fallback.version}`);
           return fallback;
         }
-        throw new KernelUnavailableError(`cannot fetch linux-image-${version}: ${firstLine(error)}`, error);
+        throw new KernelUnavailableError(`cannot fetch linux-image-${version}: ${oneLine(error)}`, error);
       }
     },
     { onWait: (pid) => log(`waiting for process ${pid}, which is preparing the VM kernel`) },
@@ -157,6 +157,10 @@ async function newestCachedKernel(kernelsDir: string): Promise<DebianKernel | un
   return candidates[0]?.kernel;
 }
 
-function firstLine(error: unknown): string {
-  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
+/** An error as one line, for skip reasons and log lines. */
+function oneLine(error: unknown): string {
+  const text = String(error instanceof Error ? error.message : error);
+  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  const joined = lines.join(' | ');
+  return joined.length > 400 ? `${joined.slice(0, 400)}…` : joined;
 }

@@ -50,7 +50,7 @@ export async function ensureInitramfs(options: {
 
   log(`building the initramfs (${plan.order.length} modules${plan.missing.length ? `; not in this kernel: ${plan.missing.join(', ')}` : ''})`);
   const entries: CpioEntry[] = [
-    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'io', 'lower', 'rw', 'newroot', 'modules'].map(
+    ...['bin', 'sbin', 'dev', 'proc', 'sys', 'io', 'persist', 'lower', 'rw', 'newroot', 'modules'].map(
       (dir): CpioEntry => ({ kind: 'directory', path: dir }),
     ),
     { kind: 'file', path: 'bin/busybox', data: busybox.bytes, mode: 0o755 },

@@ -7,7 +7,7 @@ import { vmCacheDir } from './cache-dir.js';
 import { ensureDebianKernel, type DebianKernel } from './debian-kernel.js';
 import { VmRunError, VmUnavailableError } from './errors.js';
 import { FileFollower } from './file-follower.js';
-import { commandStartMarker, consolePrefix, guestCacheDir, guestIoDir } from './guest-init.js';
+import { commandStartMarker, consolePrefix, guestCompileCacheDir, guestIoDir } from './guest-init.js';
 import { ioFiles, type GuestExit, type GuestJob } from './guest-launcher.js';
 import { ensureInitramfs, type Initramfs } from './initramfs.js';
 import { pathExists } from './path-exists.js';
@@ -112,9 +112,8 @@ async function writeJob(ioDir: string, options: VmRunOptions): Promise<void> {
       HOME: '/root',
       LANG: 'C.UTF-8',
       KPT_VM: '1',
-      // Compiling JavaScript is slow under emulation; V8's code cache on the persistent share
-      // roughly halves the start of tap and of every test process after the first run.
-      NODE_COMPILE_CACHE: `${guestCacheDir}/node-compile-cache`,
+      // Compiling JavaScript is slow under emulation; see guestCompileCacheDir.
+      NODE_COMPILE_CACHE: guestCompileCacheDir,
       ...options.env,
     },
   };
