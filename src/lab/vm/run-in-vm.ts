@@ -84,9 +84,9 @@ export async function prepareVm(options: { log?: (line: string) => void } = {}):
   const cacheDir = await vmCacheDir();
   const kernel = await ensureDebianKernel({ cacheDir, log });
   const initramfs = await ensureInitramfs({ cacheDir, kernel, log });
-  const guestCache = join(cacheDir, 'guest-cache');
-  await mkdir(guestCache, { recursive: true });
-  return { qemu, sharedCacheDir: guestCache, kernel, initramfs };
+  const sharedCacheDir = join(cacheDir, 'guest-cache');
+  await mkdir(sharedCacheDir, { recursive: true });
+  return { qemu, sharedCacheDir, kernel, initramfs };
 }
 
 /** Boots the Debian kernel under qemu, runs one command in it and powers it off again. */
@@ -185,6 +185,7 @@ async function boot(vm: PreparedVm, ioDir: string, options: VmRunOptions): Promi
     kill();
   }, options.timeoutMs ?? defaultTimeoutMs);
   options.signal?.addEventListener('abort', kill, { once: true });
+  if (options.signal?.aborted) kill();
 
   try {
     for (const follower of followers) follower.start();

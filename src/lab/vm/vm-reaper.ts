@@ -34,11 +34,11 @@ function reapAll(): void {
 
 function onSignal(signal: NodeJS.Signals): void {
   reapAll();
-  const othersListen = process.listenerCount(signal) > 1;
   uninstall();
-  // Adding a listener removed Node's default "die on this signal"; give it back unless someone
-  // else (a test runner, say) handles the signal.
-  if (!othersListen) process.kill(process.pid, signal);
+  // Listening removed Node's default "die on this signal". Send it again now that we are gone:
+  // with nobody else listening the process dies as it would have; signal-exit (tap's test
+  // processes) stands back while it sees a foreign listener like ours, and acts on the repeat.
+  process.kill(process.pid, signal);
 }
 
 function install(): void {
