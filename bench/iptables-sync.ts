@@ -5,6 +5,8 @@
  */
 import { IptablesProxier } from '../src/modes/iptables/proxier.js';
 import { realIptablesKernel } from '../src/modes/iptables/kernel.js';
+import { PHASED_RESTORE_MAX_CHAINS } from '../src/modes/iptables/factory.js';
+import { Iptables } from '../src/kernel/iptables.js';
 import type { IptablesRuleConfig } from '../src/modes/iptables/rules.js';
 import { silentLogger } from '../src/util/log.js';
 import { buildWorkload, changeOneEndpoint, peakRssMiB, type WorkloadSize } from './workload.js';
@@ -32,8 +34,8 @@ const config = (nodeName: string, zone: string): IptablesRuleConfig => ({
 const BACKEND = (process.env.IPTABLES_BACKEND ?? 'default') as 'default' | 'nft' | 'legacy';
 const ms = (x: number): string => x.toFixed(1).padStart(9);
 
-async function measure(size: WorkloadSize): Promise<string[]> {
-  return withNetns(`ipt-${size.services}`, async (netns) => {
+async function measure(size: WorkloadSize, phased: boolean): Promise<string[]> {
+  return withNetns(`ipt-${size.services}-${phased ? 'p' : 's'}`, async (netns) => {
     const t0 = performance.now();
     const { tracker, checkout } = buildWorkload(size);
     const modelMs = performance.now() - t0;
@@ -44,6 +46,7 @@ async function measure(size: WorkloadSize): Promise<string[]> {
       syncPeriodMs: 30_000,
       log: silentLogger,
       canaryIntervalMs: 0,
+      phasedRestoreMaxChains: phased ? PHASED_RESTORE_MAX_CHAINS : undefined,
     });
     await proxier.setup();
     const snap = checkout.snapshot;
@@ -51,7 +54,7 @@ async function measure(size: WorkloadSize): Promise<string[]> {
     const full = await proxier.sync({ snapshot: snap.families.IPv4, node: snap.node, changedServices: checkout.changedServices, forceFullSync: false });
     const fullMs = performance.now() - full0;
     const rows: string[] = [];
-    const label = `${size.services} x ${size.endpointsPerService}`;
+    const label = `${size.services} x ${size.endpointsPerService}${phased ? ', phased restores' : ', one restore (upstream)'}`;
     rows.push(`| ${label} | full sync (first) | ${ms(full.generateMs)} | ${ms(full.applyMs)} | ${ms(fullMs)} |`);
     const partials: number[] = [];
     let last = full;
@@ -76,7 +79,12 @@ async function measure(size: WorkloadSize): Promise<string[]> {
   });
 }
 
-const out = ['| workload | sync | generate ms | apply ms | total ms |', '|---|---|---:|---:|---:|'];
-for (const size of SIZES) out.push(...(await measure(size)));
+const nft = await new Iptables('IPv4', {}, BACKEND).isNftBackend();
+const out = [`iptables backend: ${nft ? 'nf_tables (iptables-nft)' : 'legacy'}`, '', '| workload | sync | generate ms | apply ms | total ms |', '|---|---|---:|---:|---:|'];
+for (const size of SIZES) {
+  // Phased restores only exist for iptables-nft; upstream's single restore is the baseline.
+  out.push(...(await measure(size, false)));
+  if (nft) out.push(...(await measure(size, true)));
+}
 out.push('', `peak RSS: ${peakRssMiB()} MiB (whole benchmark process)`);
 process.stdout.write(`${out.join('\n')}\n`);

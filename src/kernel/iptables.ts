@@ -101,6 +101,12 @@ export class Iptables {
     return this.command(['-t', table, '-D', chain, ...rule]);
   }
 
+  /** Whether this iptables drives nf_tables (iptables-nft) rather than the legacy x_tables. */
+  async isNftBackend(): Promise<boolean> {
+    const r = await run([this.bin(), '--version'], this.target);
+    return r.stdout.includes('nf_tables');
+  }
+
   /** Whether MASQUERADE --random-fully is available (iptables >= 1.6.2, as upstream checks). */
   async supportsRandomFully(): Promise<boolean> {
     const r = await run([this.bin(), '--version'], this.target);

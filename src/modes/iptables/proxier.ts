@@ -5,8 +5,8 @@ import type { Proxier, SyncReport, SyncRequest } from '../../sync/proxier.js';
 import type { IPFamily } from '../../model/ip.js';
 import type { NodeInfo } from '../../model/node.js';
 import { iptablesJumpRules } from './jumps.js';
-import { ChainNames, KUBE_PROXY_CANARY } from './naming.js';
-import { generateIptablesRules, LARGE_CLUSTER_ENDPOINTS_THRESHOLD, type IptablesRuleConfig } from './rules.js';
+import { ChainNames, KUBE_MARK_MASQ, KUBE_PROXY_CANARY } from './naming.js';
+import { generateIptablesRules, LARGE_CLUSTER_ENDPOINTS_THRESHOLD, renderPhasedRestore, type IptablesRuleConfig } from './rules.js';
 
 /** What the proxier needs from iptables; the real one drives the binaries, --dry-run prints. */
 export interface IptablesKernel {
@@ -30,6 +30,12 @@ export interface IptablesProxierOptions {
   readonly requestSync?: () => void;
   /** Poll interval of the canary monitor; 0 disables it. */
   readonly canaryIntervalMs?: number;
+  /**
+   * Cut restores that declare more service chains than this into batches (iptables-nft only:
+   * its restore time grows with the square of the chains in one run; legacy rewrites the whole
+   * table per run, so it must get one restore). Undefined: always one restore, as upstream.
+   */
+  readonly phasedRestoreMaxChains?: number;
   readonly now?: () => number;
 }
 
@@ -117,8 +123,13 @@ export class IptablesProxier implements Proxier {
     const generateMs = performance.now() - genStart;
 
     const applyStart = performance.now();
+    const max = this.opts.phasedRestoreMaxChains;
+    const serviceChains = ruleSet.sections.services.reduce((n, s) => n + s.chains.length, 0);
+    const restores = max !== undefined && serviceChains > max ? renderPhasedRestore(ruleSet, max) : [ruleSet.text];
     try {
-      await this.opts.kernel.restore(ruleSet.text);
+      // Service chains written ahead of the final restore jump to KUBE-MARK-MASQ.
+      if (restores.length > 1) await this.opts.kernel.ensureChain('nat', KUBE_MARK_MASQ);
+      for (const text of restores) await this.opts.kernel.restore(text);
     } catch (err) {
       this.needFullSync = true;
       m?.iptablesRestoreFailuresTotal.inc({ ip_family: fam });
@@ -158,6 +169,7 @@ export class IptablesProxier implements Proxier {
         services: snapshot.servicePorts.size,
         endpoints: totalEndpoints,
         natRules: ruleSet.rulesWritten.nat,
+        restores: restores.length,
         filterRules: ruleSet.rulesWritten.filter,
         staleChains: ruleSet.staleChainsDeleted,
         generateMs: Math.round(generateMs),
