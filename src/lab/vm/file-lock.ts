@@ -3,14 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isProcessAlive } from './process-alive.js';
 
 /**
- * Serialises cache builds between processes (two `npm test` runs, or tap running several files).
- * It only saves duplicate downloads: every build also writes into a private temporary folder and
- * renames it into place, so the cache stays whole even if a lock is ever broken wrongly.
+ * A lock between processes: a file created exclusively that holds the owner's pid, taken over when
+ * that process is gone. Used for the VM slot and for cache builds; the latter do not rely on it
+ * for integrity (they write into a private folder and rename it into place), only to avoid
+ * downloading twice.
  */
 export async function withFileLock<T>(
   lockPath: string,
   work: () => Promise<T>,
-  options: { waitMs?: number; onWait?: (holder: string) => void } = {},
+  options: { waitMs?: number; onWait?: (holder: string) => void; signal?: AbortSignal } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.waitMs ?? 15 * 60_000);
   let announced = false;
@@ -27,6 +28,7 @@ export async function withFileLock<T>(
       );
       continue;
     }
+    options.signal?.throwIfAborted();
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockPath} (held by pid ${holder ?? '?'})`);
     if (!announced) {
       options.onWait?.(String(holder ?? '?'));

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { vmCacheDir } from './cache-dir.js';
 import { ensureDebianKernel, type DebianKernel } from './debian-kernel.js';
 import { VmRunError, VmUnavailableError } from './errors.js';
+import { withFileLock } from './file-lock.js';
 import { FileFollower } from './file-follower.js';
 import { commandStartMarker, consolePrefix, guestCompileCacheDir, guestIoDir } from './guest-init.js';
 import { ioFiles, type GuestExit, type GuestJob } from './guest-launcher.js';
@@ -28,7 +29,7 @@ export interface VmRunOptions {
    * KPT_VM=1, NODE_COMPILE_CACHE). The host's own environment is not passed on.
    */
   env?: Readonly<Record<string, string>>;
-  /** The whole run, boot included. Default 10 minutes. */
+  /** The whole run from the start of qemu, boot included (waiting for another VM is not). Default 10 minutes. */
   timeoutMs?: number;
   /** Default 2048. */
   memoryMiB?: number;
@@ -65,6 +66,8 @@ export interface PreparedVm {
   qemu: string;
   /** Shared writable with every guest: caches worth keeping between runs. */
   sharedCacheDir: string;
+  /** Held while a VM runs, so that VMs started from different processes take turns. */
+  slotLock: string;
   kernel: DebianKernel;
   initramfs: Initramfs;
 }
@@ -86,20 +89,31 @@ export async function prepareVm(options: { log?: (line: string) => void } = {}):
   const initramfs = await ensureInitramfs({ cacheDir, kernel, log });
   const sharedCacheDir = join(cacheDir, 'guest-cache');
   await mkdir(sharedCacheDir, { recursive: true });
-  return { qemu, sharedCacheDir, kernel, initramfs };
+  return { qemu, sharedCacheDir, slotLock: join(cacheDir, 'vm-slot.lock'), kernel, initramfs };
 }
 
 /** Boots the Debian kernel under qemu, runs one command in it and powers it off again. */
 export async function runInVm(options: VmRunOptions, prepared?: PreparedVm): Promise<VmRunResult> {
-  const vm = prepared ?? (await prepareVm({ log: options.log ?? defaultLog }));
-  await removeOrphanedTempDirs();
-  const tempDir = await mkdtemp(join(tmpdir(), `${tempPrefix}${process.pid}-`));
-  try {
-    await writeJob(tempDir, options);
-    return await boot(vm, tempDir, options);
-  } finally {
-    await rm(tempDir, { recursive: true, force: true });
-  }
+  const log = options.log ?? defaultLog;
+  const vm = prepared ?? (await prepareVm({ log }));
+  const runOne = async (): Promise<VmRunResult> => {
+    await removeOrphanedTempDirs();
+    const tempDir = await mkdtemp(join(tmpdir(), `${tempPrefix}${process.pid}-`));
+    try {
+      await writeJob(tempDir, options);
+      return await boot(vm, tempDir, options);
+    } finally {
+      await rm(tempDir, { recursive: true, force: true });
+    }
+  };
+  if (process.env['KPT_VM_PARALLEL'] === '1') return runOne();
+  // Two emulated VMs on a small machine each run at half speed and both risk their timeouts;
+  // one after the other, each gets the whole machine.
+  return withFileLock(vm.slotLock, runOne, {
+    waitMs: 60 * 60_000,
+    signal: options.signal,
+    onWait: (pid) => log(`waiting for the VM of process ${pid} to finish (one VM at a time; KPT_VM_PARALLEL=1 skips the wait)`),
+  });
 }
 
 async function writeJob(ioDir: string, options: VmRunOptions): Promise<void> {
