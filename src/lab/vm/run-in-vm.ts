@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +89,21 @@ export async function prepareVm(options: { log?: (line: string) => void } = {}):
   const initramfs = await ensureInitramfs({ cacheDir, kernel, log });
   const sharedCacheDir = join(cacheDir, 'guest-cache');
   await mkdir(sharedCacheDir, { recursive: true });
+  await limitCompileCache(sharedCacheDir, log);
   return { qemu, sharedCacheDir, slotLock: join(cacheDir, 'vm-slot.lock'), kernel, initramfs };
+}
+
+/**
+ * The guest only ever adds to node's compile cache (entries of older node releases and deleted
+ * files stay); start over once it has grown well past what one checkout needs.
+ */
+async function limitCompileCache(sharedCacheDir: string, log: (line: string) => void): Promise<void> {
+  const tar = join(sharedCacheDir, 'node-compile-cache.tar');
+  const size = (await stat(tar).catch(() => undefined))?.size ?? 0;
+  if (size > 64 * 1024 * 1024) {
+    log(`node's compile cache for the guest has grown to ${Math.round(size / 1024 / 1024)} MiB; starting it afresh`);
+    await rm(tar, { force: true });
+  }
 }
 
 /** Boots the Debian kernel under qemu, runs one command in it and powers it off again. */
