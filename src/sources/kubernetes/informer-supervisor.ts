@@ -48,7 +48,7 @@ export function timingsForWatchTimeout(watchTimeoutMs: number): SupervisorTiming
     watchInactivityTimeoutMs: watchTimeoutMs,
     staleAfterMs: 2 * watchTimeoutMs,
     listTimeoutMs: Math.min(DEFAULT_TIMINGS.listTimeoutMs, watchTimeoutMs),
-    backoffResetAfterMs: Math.min(DEFAULT_TIMINGS.backoffResetAfterMs, 2 * watchTimeoutMs),
+    backoffResetAfterMs: Math.min(DEFAULT_TIMINGS.backoffResetAfterMs, watchTimeoutMs),
   };
 }
 
