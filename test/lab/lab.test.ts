@@ -277,8 +277,10 @@ t.test('labs side by side do not interfere', async (t) => {
   await Promise.all([a.addPod({ name: 'p' }), b.addPod({ name: 'p' })]);
   t.equal(a.podIp('p'), b.podIp('p'), 'the same addresses, in separate namespaces');
   await b.stopBackend('p');
-  t.match((await a.http('client', a.podIp('p'), 8080))[0], { ok: true, pod: 'p' });
-  t.match((await b.http('client', b.podIp('p'), 8080))[0], { ok: false, error: 'refused' });
+  const [fromA] = await a.http('client', a.podIp('p'), 8080);
+  t.match(fromA, { ok: true, pod: 'p' }, `lab a still answers: ${JSON.stringify(fromA)}`);
+  const [fromB] = await b.http('client', b.podIp('p'), 8080);
+  t.match(fromB, { ok: false, error: 'refused' }, `lab b refuses: ${JSON.stringify(fromB)}`);
   t.throws(() => a.podIp('p', 'IPv6'), /no IPv6/);
 });
 
