@@ -3,11 +3,14 @@ import { parse } from 'yaml';
 import { CONFIG_API_VERSION, CONFIG_KIND, defaultConfiguration, type KubeProxyConfiguration } from './types.js';
 import type { FieldError } from './validate.js';
 import { applyFileDefaults } from './defaults.js';
+import { formatDuration } from './duration.js';
 
 /** Fields whose content is free-form (maps or structures we accept without checking keys). */
 const FREE_FORM = new Set(['featureGates', 'logging.options', 'winkernel']);
 /** List fields that may also be null in the file format. */
 const NULLABLE_LISTS = new Set(['nodePortAddresses', 'ipvs.excludeCIDRs']);
+/** Durations that may also be given as a number of nanoseconds. */
+const NANOSECOND_DURATIONS = new Set(['logging.flushFrequency']);
 /** Fields upstream omits when empty, so they are absent from our defaults but still accepted. */
 const OPTIONAL_LISTS = new Set(['logging.vmodule']);
 
@@ -64,6 +67,12 @@ function overlay(target: Record<string, unknown>, input: Record<string, unknown>
       continue;
     }
     if (value === null) continue; // null means "use the default", as with Go pointers.
+    // component-base's TimeOrMetaDuration: a duration string, or a number of nanoseconds
+    // (kubeadm writes `flushFrequency: 0`).
+    if (NANOSECOND_DURATIONS.has(field) && typeof value === 'number' && Number.isFinite(value) && value >= 0) {
+      target[key] = formatDuration(value / 1e6);
+      continue;
+    }
     if (typeName(value) !== typeName(want)) {
       errors.push({ field, message: `must be a ${typeName(want)}, got ${typeName(value)} ${JSON.stringify(value)}` });
       continue;
@@ -91,6 +100,9 @@ export function parseConfiguration(text: string, path: string): KubeProxyConfigu
   if (input.apiVersion !== CONFIG_API_VERSION) errors.push({ field: 'apiVersion', message: `must be ${CONFIG_API_VERSION}, got ${JSON.stringify(input.apiVersion)}` });
   if (input.kind !== CONFIG_KIND) errors.push({ field: 'kind', message: `must be ${CONFIG_KIND}, got ${JSON.stringify(input.kind)}` });
   const config = defaultConfiguration();
+  // Absent listener addresses default by the family of bindAddress (applyFileDefaults).
+  config.healthzBindAddress = '';
+  config.metricsBindAddress = '';
   overlay(config as unknown as Record<string, unknown>, input, '', errors);
   if (errors.length) throw new ConfigFileError(path, errors);
   applyFileDefaults(config);
