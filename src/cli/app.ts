@@ -27,6 +27,9 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/** --once: how long to wait for the first complete lists before giving up. */
+const ONCE_SOURCE_TIMEOUT_MS = 120_000;
+
 export interface AppIO {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
@@ -201,8 +204,11 @@ async function runProxy(config: KubeProxyConfiguration, settings: RuntimeSetting
 
   if (extra.once) {
     try {
-      await source.ready;
-      if (!controller.initialized) throw new Error('Services and EndpointSlices were not received');
+      // A one-shot run must end even when the API never answers (the source itself retries forever).
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, ONCE_SOURCE_TIMEOUT_MS)));
+      await Promise.race([source.ready, deadline]).finally(() => clearTimeout(timer));
+      if (!controller.initialized) throw new Error(`Services and EndpointSlices were not received within ${ONCE_SOURCE_TIMEOUT_MS / 1000} s`);
       const outcome = await controller.syncNow();
       if (!outcome.ok) throw outcome.error;
       log.info({ services: tracker.current().families.IPv4.servicePorts.size + tracker.current().families.IPv6.servicePorts.size }, 'One sync done');

@@ -24,7 +24,7 @@ export interface KubernetesSourceOptions {
 }
 
 /**
- * Watches the Kubernetes API (Services, EndpointSlices, this Node); see kubernetes/README.md.
+ * Watches the Kubernetes API (Services, EndpointSlices, this Node); see README.md in this folder.
  * Rejects with KubeConnectionError when --kubeconfig / --master / the in-cluster setup is unusable.
  */
 export async function startKubernetesSource(opts: KubernetesSourceOptions): Promise<RunningSource> {
