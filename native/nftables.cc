@@ -471,7 +471,22 @@ Value SendBatch(const NftBatch& batch, const std::string& netns) {
   Value failures = Value::Array();
   bool end_acked = false;
   std::vector<uint8_t> buf;
-  while (sock.Receive(buf, 0)) {
+  for (;;) {
+    try {
+      if (!sock.Receive(buf, 0)) break;
+    } catch (const NetlinkFailure& e) {
+      if (e.err() != ENOBUFS) throw;
+      // Only errors (and one END ack) are queued, so an overflow means more errors than the
+      // receive buffer could hold: the batch was refused.
+      Value f = Value::Object();
+      f.Set("opIndex", Value::Number(-1));
+      f.Set("seq", Value::Number(0));
+      f.Set("errno", Value::Number(ENOBUFS));
+      f.Set("code", Value::Str(ErrnoName(ENOBUFS)));
+      f.Set("message", Value::Str("more errors than the receive buffer holds; nothing was applied"));
+      failures.Push(std::move(f));
+      break;
+    }
     MessageReader reader(buf.data(), buf.size());
     Message msg;
     while (reader.Next(msg)) {

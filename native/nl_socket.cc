@@ -124,9 +124,11 @@ bool NetlinkSocket::Receive(std::vector<uint8_t>& out, int timeout_ms) {
     if (ready < 0) throw SystemFailure(errno, "poll");
     if (ready == 0) return false;
 
-    out.resize(kReceiveBufferSize);
+    // One buffer per socket, allocated once: resizing `out` to 1 MiB per datagram would
+    // zero-fill a megabyte for every few kilobytes received.
+    if (scratch_.size() < kReceiveBufferSize) scratch_.resize(kReceiveBufferSize);
     sockaddr_nl from{};
-    iovec iov{out.data(), out.size()};
+    iovec iov{scratch_.data(), scratch_.size()};
     msghdr msg{};
     msg.msg_name = &from;
     msg.msg_namelen = sizeof from;
@@ -143,7 +145,7 @@ bool NetlinkSocket::Receive(std::vector<uint8_t>& out, int timeout_ms) {
     }
     if (msg.msg_flags & MSG_TRUNC) throw ParseError("datagram larger than the receive buffer");
     if (msg.msg_namelen != sizeof from || from.nl_pid != 0) continue;  // not from the kernel
-    out.resize(static_cast<size_t>(n));
+    out.assign(scratch_.begin(), scratch_.begin() + n);
     return true;
   }
 }

@@ -4,7 +4,8 @@
 // lazily, and wraps it in typed functions. Every call accepts { netns } to work inside
 // /var/run/netns/<name> instead of the current network namespace. When the addon cannot be loaded
 // (not built, wrong ABI) every function rejects with NativeNetlinkUnavailableError and
-// nativeNetlinkStatus() says why, so callers can fall back to the `nft` command.
+// nativeNetlinkStatus() says why, so callers can fall back to the `nft` command. Functions that
+// return a Promise never throw synchronously: bad arguments reject with a TypeError too.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -229,9 +230,13 @@ export interface NftApplyResult {
   endAcknowledged: boolean;
 }
 
-/** A compiled and encoded transaction, ready to be sent (possibly several times). */
+/**
+ * An encoded transaction, ready to be sent (possibly several times). It keeps what error
+ * messages need (which command each operation came from), not the compiled operations, so that
+ * a large transaction's objects can be collected once the batch is built.
+ */
 export interface NftPreparedBatch {
-  readonly compiled: NftCompiledTransaction;
+  readonly commands: Pick<NftCompiledTransaction, 'opCommand' | 'describeCommand'>;
   readonly messages: number;
   readonly bytes: number;
   readonly handle: NativeBatchHandle;
@@ -251,7 +256,8 @@ export function prepareNftBatch(
 ): NftPreparedBatch {
   const compiled = 'ops' in doc ? doc : compileNftJson(doc, options.knownSets ? { knownSets: options.knownSets } : {});
   const encoded = native().nftEncodeBatch(encodeWire(compiled.ops));
-  return { compiled, messages: encoded.messages, bytes: encoded.bytes, handle: encoded.handle };
+  const commands = { opCommand: compiled.opCommand, describeCommand: compiled.describeCommand };
+  return { commands, messages: encoded.messages, bytes: encoded.bytes, handle: encoded.handle };
 }
 
 /** Sends a prepared batch as one transaction. Rejects with NftTransactionError if it was refused. */
@@ -260,10 +266,10 @@ export async function sendNftBatch(batch: NftPreparedBatch, options: NetnsOption
   if (!result.committed) {
     throw new NftTransactionError(
       result.failures.map((f) => {
-        const commandIndex = f.opIndex >= 0 ? (batch.compiled.opCommand[f.opIndex] ?? -1) : -1;
+        const commandIndex = f.opIndex >= 0 ? (batch.commands.opCommand[f.opIndex] ?? -1) : -1;
         return {
           commandIndex,
-          command: commandIndex >= 0 ? batch.compiled.describeCommand(commandIndex) : 'batch',
+          command: commandIndex >= 0 ? batch.commands.describeCommand(commandIndex) : 'batch',
           opIndex: f.opIndex,
           errno: f.errno,
           code: f.code,
@@ -345,25 +351,25 @@ function netnsOnly(o: NetnsOptions): NetnsOptions {
   return o.netns === undefined ? {} : { netns: o.netns };
 }
 
-export function listNftTables(filter: NftListFilter = {}): Promise<NftListedTable[]> {
+export async function listNftTables(filter: NftListFilter = {}): Promise<NftListedTable[]> {
   return native().nftList('tables', nftFilter(filter), netnsOnly(filter));
 }
 
-export function listNftChains(filter: NftListFilter = {}): Promise<NftListedChain[]> {
+export async function listNftChains(filter: NftListFilter = {}): Promise<NftListedChain[]> {
   return native().nftList('chains', nftFilter(filter), netnsOnly(filter));
 }
 
-export function listNftSets(filter: NftListFilter = {}): Promise<NftListedSet[]> {
+export async function listNftSets(filter: NftListFilter = {}): Promise<NftListedSet[]> {
   return native().nftList('sets', nftFilter(filter), netnsOnly(filter));
 }
 
-export function listNftSetElements(
+export async function listNftSetElements(
   filter: NetnsOptions & { family: NftFamilyName; table: string; set: string },
 ): Promise<NftListedElement[]> {
   return native().nftList('elements', nftFilter(filter), netnsOnly(filter));
 }
 
-export function listNftRules(filter: NftListFilter & { chain?: string } = {}): Promise<NftListedRule[]> {
+export async function listNftRules(filter: NftListFilter & { chain?: string } = {}): Promise<NftListedRule[]> {
   return native().nftList('rules', nftFilter(filter), netnsOnly(filter));
 }
 
@@ -431,19 +437,19 @@ export interface AddressInfo {
   label?: string;
 }
 
-export function addLink(link: LinkSpec, options: NetnsOptions = {}): Promise<void> {
+export async function addLink(link: LinkSpec, options: NetnsOptions = {}): Promise<void> {
   return native().rtnlLinkAdd(link, netnsOnly(options)).then(() => undefined);
 }
 
-export function deleteLink(name: string, options: NetnsOptions = {}): Promise<void> {
+export async function deleteLink(name: string, options: NetnsOptions = {}): Promise<void> {
   return native().rtnlLinkDelete(name, netnsOnly(options)).then(() => undefined);
 }
 
-export function setLinkUp(name: string, up: boolean, options: NetnsOptions = {}): Promise<void> {
+export async function setLinkUp(name: string, up: boolean, options: NetnsOptions = {}): Promise<void> {
   return native().rtnlLinkSetUp(name, up, netnsOnly(options)).then(() => undefined);
 }
 
-export function listLinks(options: NetnsOptions = {}): Promise<LinkInfo[]> {
+export async function listLinks(options: NetnsOptions = {}): Promise<LinkInfo[]> {
   return native().rtnlLinkList(netnsOnly(options));
 }
 
@@ -452,7 +458,7 @@ export async function getLink(name: string, options: NetnsOptions = {}): Promise
 }
 
 /** Adds/deletes many addresses with one sendmsg per ~2000 operations; one result each. */
-export function applyAddresses(ops: readonly AddressOperation[], options: NetnsOptions = {}): Promise<BatchResults> {
+export async function applyAddresses(ops: readonly AddressOperation[], options: NetnsOptions = {}): Promise<BatchResults> {
   return native().rtnlAddrApply(ops, netnsOnly(options));
 }
 
@@ -472,7 +478,7 @@ export async function deleteAddress(link: string, address: string, prefixLen: nu
   firstFailure(r, () => `delete address ${address}/${prefixLen} from ${link}`);
 }
 
-export function listAddresses(
+export async function listAddresses(
   filter: NetnsOptions & { link?: string; family?: 'ipv4' | 'ipv6' } = {},
 ): Promise<AddressInfo[]> {
   const f: { link?: string; family?: number } = {};
@@ -568,7 +574,7 @@ export interface IpvsProbe {
 }
 
 /** Whether the kernel has IPVS (the generic netlink family "IPVS"); never throws for its absence. */
-export function probeIpvs(options: NetnsOptions = {}): Promise<IpvsProbe> {
+export async function probeIpvs(options: NetnsOptions = {}): Promise<IpvsProbe> {
   return native().ipvsProbe(netnsOnly(options));
 }
 
@@ -576,19 +582,19 @@ export function probeIpvs(options: NetnsOptions = {}): Promise<IpvsProbe> {
  * Runs IPVS operations, many per sendmsg. IPVS has no transactions: each operation succeeds or
  * fails on its own and the results say which. Rejects (ENOENT) when IPVS is absent.
  */
-export function applyIpvs(ops: readonly IpvsOperation[], options: NetnsOptions = {}): Promise<BatchResults> {
+export async function applyIpvs(ops: readonly IpvsOperation[], options: NetnsOptions = {}): Promise<BatchResults> {
   return native().ipvsApply(ops, netnsOnly(options));
 }
 
-export function listIpvsServices(options: NetnsOptions = {}): Promise<IpvsServiceInfo[]> {
+export async function listIpvsServices(options: NetnsOptions = {}): Promise<IpvsServiceInfo[]> {
   return native().ipvsListServices(netnsOnly(options));
 }
 
-export function listIpvsDestinations(service: IpvsServiceKey, options: NetnsOptions = {}): Promise<IpvsDestinationInfo[]> {
+export async function listIpvsDestinations(service: IpvsServiceKey, options: NetnsOptions = {}): Promise<IpvsDestinationInfo[]> {
   return native().ipvsListDestinations(service, netnsOnly(options));
 }
 
-export function getIpvsTimeouts(options: NetnsOptions = {}): Promise<IpvsTimeouts> {
+export async function getIpvsTimeouts(options: NetnsOptions = {}): Promise<IpvsTimeouts> {
   return native().ipvsGetTimeouts(netnsOnly(options));
 }
 
@@ -640,12 +646,12 @@ export interface ConntrackDeleteResult {
   sendmsgCalls: number;
 }
 
-export function listConntrack(filter: ConntrackFilter = {}, options: NetnsOptions = {}): Promise<ConntrackEntry[]> {
+export async function listConntrack(filter: ConntrackFilter = {}, options: NetnsOptions = {}): Promise<ConntrackEntry[]> {
   return native().conntrackList(filter, netnsOnly(options));
 }
 
 /** Deletes the entries matching the filter (e.g. UDP to a service IP whose reply came from a gone endpoint). */
-export function deleteConntrack(filter: ConntrackFilter, options: NetnsOptions = {}): Promise<ConntrackDeleteResult> {
+export async function deleteConntrack(filter: ConntrackFilter, options: NetnsOptions = {}): Promise<ConntrackDeleteResult> {
   return native().conntrackDelete(filter, netnsOnly(options));
 }
 

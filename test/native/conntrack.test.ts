@@ -92,7 +92,7 @@ t.test('UDP flows: list with filters, delete by original destination and reply s
 });
 
 t.test('filters are validated', async (t) => {
-  t.throws(() => deleteConntrack({}, {}), { name: 'TypeError', message: /protocol/ });
-  t.throws(() => listConntrack({ origDst: 'not-an-ip' }), { name: 'TypeError' });
-  t.throws(() => listConntrack({ origDstPort: 70000 }), { name: 'TypeError' });
+  await t.rejects(deleteConntrack({}, {}), { name: 'TypeError', message: /protocol/ });
+  await t.rejects(listConntrack({ origDst: 'not-an-ip' }), { name: 'TypeError' });
+  await t.rejects(listConntrack({ origDstPort: 70000 }), { name: 'TypeError' });
 });
