@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { applyFlags, flagsUpstreamIgnoresWithConfig, parseFlags, usage, UsageError } from './flags.js';
 import { serializeConfiguration } from '../config/write.js';
@@ -239,16 +240,31 @@ async function runProxy(config: KubeProxyConfiguration, settings: RuntimeSetting
   controller.start();
 
   // SIGTERM leaves the rules in place, as upstream: traffic keeps flowing while we restart.
-  await new Promise<void>((resolve) => {
+  // As upstream, a change to the --config file ends the process (exit 1) so that it is restarted
+  // with the new configuration (a ConfigMap update).
+  let configWatcher: FSWatcher | undefined;
+  const exitCode = await new Promise<number>((resolve) => {
     const done = (signal: string): void => {
       log.info({ signal }, 'Shutting down; rules stay in place');
-      resolve();
+      resolve(EXIT_OK);
     };
     process.once('SIGTERM', () => done('SIGTERM'));
     process.once('SIGINT', () => done('SIGINT'));
+    if (extra.configFile) {
+      try {
+        configWatcher = watch(extra.configFile, () => {
+          log.error({ path: extra.configFile }, "Content of the proxy server's configuration file was updated; exiting to be restarted with it");
+          resolve(EXIT_FAILURE);
+        });
+        configWatcher.on('error', (err) => log.warn({ err: String(err), path: extra.configFile }, 'Cannot watch the configuration file'));
+      } catch (err) {
+        log.warn({ err: String(err), path: extra.configFile }, 'Cannot watch the configuration file');
+      }
+    }
   });
+  configWatcher?.close();
   await source.stop();
   await controller.stop();
   await Promise.all([healthServer.stop(), metricsServer.stop(), serviceHealth?.stop()]);
-  return EXIT_OK;
+  return exitCode;
 }

@@ -5,6 +5,10 @@
  * from the EndpointSlice annotation.
  */
 import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROXY_MAIN } from '../../src/lab/cluster.js';
 import { countByPod, describeResults, type HttpResult } from '../../src/lab/index.js';
 import { ApiLab } from '../sources/fixtures/api-lab.js';
 import { UPSTREAM_METRICS } from '../sources/fixtures/upstream-metrics.js';
@@ -101,5 +105,55 @@ t.test('the proxy follows a live API server', async (t) => {
     t.ok(observed >= 1.5 && observed < 15, `observed latency ${observed.toFixed(3)} s: at least the 1.5 s the change was back-dated, and not more than the test took`);
     const buckets = [...(await w.cluster.scrape()).matchAll(/^kubeproxy_network_programming_duration_seconds_bucket\{[^}]*ip_family="IPv4"[^}]*\}/gm)].length;
     t.equal(buckets, 3 + 59 + 12 + 7 + 1, 'upstream buckets: 0, 0.25, 0.5, 1..59, 60..115, 120..300, +Inf');
+  });
+
+  await t.test("drop-in: kubeadm's DaemonSet command line and ConfigMap; a ConfigMap change restarts the proxy", async (t) => {
+    await w.cluster.stopProxy();
+    const dir = mkdtempSync(join(tmpdir(), 'kpt-kubeadm-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const configFile = join(dir, 'config.conf');
+    const clusterCIDR = w.cluster.families.map((f) => lab.topology.clusterCidrs[f]).join(',');
+    // What kubeadm writes into the kube-proxy ConfigMap (zero values mean "default" upstream).
+    const kubeadmConfig = [
+      'apiVersion: kubeproxy.config.k8s.io/v1alpha1',
+      'kind: KubeProxyConfiguration',
+      'bindAddress: 0.0.0.0',
+      'clientConnection:',
+      '  acceptContentTypes: ""',
+      '  burst: 0',
+      '  contentType: ""',
+      `  kubeconfig: ${w.api.kubeconfigPath}`,
+      '  qps: 0',
+      `clusterCIDR: ${clusterCIDR}`,
+      'configSyncPeriod: 0s',
+      'healthzBindAddress: ""',
+      'iptables:',
+      '  masqueradeAll: false',
+      '  masqueradeBit: null',
+      '  minSyncPeriod: 0s',
+      '  syncPeriod: 0s',
+      'logging:',
+      '  flushFrequency: 0',
+      '  verbosity: 0',
+      'metricsBindAddress: ""',
+      'mode: ""',
+      'nodePortAddresses: null',
+      'oomScoreAdj: null',
+      '',
+    ].join('\n');
+    writeFileSync(configFile, kubeadmConfig);
+    // kubeadm's DaemonSet: `kube-proxy --config=/var/lib/kube-proxy/config.conf --hostname-override=$(NODE_NAME)`.
+    const proc = lab.spawn('node1', [process.execPath, PROXY_MAIN, `--config=${configFile}`, '--hostname-override=node1']);
+    w.cluster.proxy = proc;
+    await w.cluster.waitFor(async () => (await w.cluster.metric('kubeproxy_sync_proxy_rules_last_timestamp_seconds')) > 0, 'the first sync with the kubeadm configuration', 60_000);
+    await expect(webIp, 81, ['web-2'], 'the Service answers under the kubeadm configuration');
+    const configz = JSON.parse((await w.get(10249, '/configz')).body) as Record<string, { clusterCIDR?: string; iptables?: { syncPeriod?: string; minSyncPeriod?: string } }>;
+    t.same(configz['kubeproxy.config.k8s.io']?.iptables, { masqueradeAll: false, masqueradeBit: 14, localhostNodePorts: true, syncPeriod: '30s', minSyncPeriod: '1s' }, "kubeadm's zero periods read as upstream reads them");
+    t.equal(configz['kubeproxy.config.k8s.io']?.clusterCIDR, clusterCIDR);
+    writeFileSync(configFile, `${kubeadmConfig}# edited\n`);
+    const exit = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 20_000))]);
+    t.equal(exit?.code, 1, 'an edited --config file makes the proxy exit 1, to be restarted with it (as upstream)');
+    t.match(proc.stderr, /configuration file was updated/);
+    await expect(webIp, 81, ['web-2'], 'and its rules stay in place after it exited');
   });
 });
