@@ -134,7 +134,13 @@ t.test('connection: kubeconfig, --master override, --master alone, in-cluster er
   t.equal(connect({ kubeconfig: '', master: '127.0.0.1:6443' }).server, 'https://127.0.0.1:6443', 'a bare host:port means https');
   t.throws(() => connect({ kubeconfig: '/nonexistent/kubeconfig', master: '' }), KubeConnectionError);
   t.throws(() => connect({ kubeconfig: '', master: 'ftp://x' }), /only http and https/);
-  const saved = { ...process.env };
+  const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+  t.teardown(() => {
+    for (const [key, value] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
   delete process.env.KUBERNETES_SERVICE_HOST;
   delete process.env.KUBERNETES_SERVICE_PORT;
   t.throws(() => connect({ kubeconfig: '', master: '' }), /KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined/);
@@ -150,7 +156,6 @@ t.test('connection: kubeconfig, --master override, --master alone, in-cluster er
   const inCluster = connect({ kubeconfig: '', master: '', pathPrefix: root });
   t.equal(inCluster.source, 'in-cluster');
   t.equal(inCluster.server, 'https://10.96.0.1:443');
-  process.env = saved;
 });
 
 t.test('--master alone over plain HTTP reaches the server, and the source follows it', async (t) => {
