@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
@@ -147,6 +147,7 @@ t.test('connection: kubeconfig, --master override, --master alone, in-cluster er
   process.env.KUBERNETES_SERVICE_HOST = '10.96.0.1';
   process.env.KUBERNETES_SERVICE_PORT = '443';
   const root = mkdtempSync(join(tmpdir(), 'kpt-sa-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
   t.throws(() => connect({ kubeconfig: '', master: '', pathPrefix: root }), /service account token .* does not exist/);
   const dir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
   const { mkdirSync } = await import('node:fs');

@@ -5,7 +5,7 @@
  * flags over the file (with a warning where upstream would ignore the flag), -v / --v.
  */
 import t from 'tap';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -114,9 +114,12 @@ winkernel:
   sourceVip: ""
 `;
 
+const TEMP = mkdtempSync(join(tmpdir(), 'kpt-config-compat-'));
+t.teardown(() => rmSync(TEMP, { recursive: true, force: true }));
+let files = 0;
+
 function tempFile(name: string, text: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kpt-config-compat-'));
-  const path = join(dir, name);
+  const path = join(TEMP, `${++files}-${name}`);
   writeFileSync(path, text);
   return path;
 }
@@ -231,7 +234,7 @@ t.test('flags override the file; a warning names flags upstream would ignore nex
 
 t.test('--write-config-to writes the effective configuration in upstream shape', async (t) => {
   const path = tempFile('c.yaml', `${HEAD}mode: nftables\niptables:\n  syncPeriod: 0.5m\n`);
-  const out = join(mkdtempSync(join(tmpdir(), 'kpt-written-')), 'out.yaml');
+  const out = join(TEMP, 'written.yaml');
   const c = capture();
   t.equal(await main(['--config', path, '--cluster-cidr=10.244.0.0/16', '--write-config-to', out], c.io), EXIT_OK);
   const written = parse(readFileSync(out, 'utf8')) as Record<string, unknown>;

@@ -6,7 +6,7 @@ import { validateConfiguration } from '../../src/config/validate.js';
 import { defaultConfiguration } from '../../src/config/types.js';
 import { formatDuration, parseDuration } from '../../src/config/duration.js';
 import { masqueradeMark } from '../../src/config/runtime.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -81,6 +81,7 @@ t.test('config file: upstream fields and defaults, unknown fields and wrong type
 
 t.test('flags override the file', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kpt-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'config.yaml');
   writeFileSync(path, 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: ipvs\nhostnameOverride: from-file\nclusterCIDR: 10.0.0.0/8\n');
   const loaded = await loadConfiguration(['--config', path, '--hostname-override=from-flag']);
