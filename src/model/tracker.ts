@@ -130,13 +130,19 @@ export class ChangeTracker {
     return this.hasPendingChanges();
   }
 
-  /** Returns true when the node's topology (zone) changed, which needs a full sync. */
+  /**
+   * Returns true when what the rules depend on changed: the zone (topology hints), the node's
+   * addresses (firewall and NodePort rules name them) or its pod CIDRs (NodeCIDR detection).
+   * Upstream exits on address and pod CIDR changes to be restarted; a full sync does the same
+   * work without the restart, which also serves the standalone mode.
+   */
   setNode(node: Node): boolean {
     const next = nodeInfoFrom(node);
-    const zoneChanged = next.zone !== this.node.zone;
+    const changed =
+      next.zone !== this.node.zone || !deepEqual(next.addresses, this.node.addresses) || !deepEqual(next.podCIDRs, this.node.podCIDRs);
     this.node = next;
-    if (zoneChanged) this.topologyChanged = true;
-    return zoneChanged;
+    if (changed) this.topologyChanged = true;
+    return changed;
   }
 
   nodeInfo(): NodeInfo {

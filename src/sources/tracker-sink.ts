@@ -28,7 +28,7 @@ export function trackerSink(tracker: ChangeTracker, controller: SyncController, 
       changed();
     },
     upsertNode: (node) => {
-      // A topology (zone) change rewrites every service: upstream's OnTopologyChange.
+      // A zone, address or pod CIDR change rewrites every service (upstream's OnTopologyChange).
       if (tracker.setNode(node)) controller.requestSync();
     },
     servicesSynced: () => controller.markServicesSynced(),

@@ -106,4 +106,7 @@ t.test('a zone change on the node is a topology change', async (t) => {
   t.notOk(tr.setNode(node('a')));
   t.ok(tr.setNode(node('b')));
   t.equal(tr.nodeInfo().zone, 'b');
+  tr.checkout();
+  t.ok(tr.setNode({ ...node('b'), status: { addresses: [{ type: 'InternalIP', address: '192.168.0.9' }] } }), 'a new node address forces a full sync');
+  t.ok(tr.checkout().topologyChanged);
 });
