@@ -171,6 +171,27 @@ t.test('a restarted proxy takes over an existing table: base chains recreated, t
   }
 });
 
+t.test('a cold start split into early transactions gives the same table, with either applier', async (t) => {
+  const s = loadScenario('dual-stack-policies');
+  for (const kind of kinds) {
+    for (const family of ['IPv4', 'IPv6'] as const) {
+      const whole = netns(t, `cold1-${kind}-${fam(family)}`);
+      await applierFor(kind, whole).apply(firstSyncDocument('dual-stack-policies', family));
+      const split = netns(t, `cold2-${kind}-${fam(family)}`);
+      const proxier = new NftablesProxier({
+        family,
+        applier: applierFor(kind, split),
+        ruleConfig: () => nftablesConfigFor(s, family),
+        log: silentLogger,
+        coldStartChunk: 8,
+      });
+      const r = await proxier.sync({ snapshot: s.checkout.snapshot.families[family], node: s.checkout.snapshot.node, changedServices: new Set(), forceFullSync: false });
+      t.ok(r.full);
+      t.same(await listing(split, family), await listing(whole, family), `${kind} ${family}: same table as one transaction`);
+    }
+  }
+});
+
 t.test('incremental syncs through each applier converge to a fresh full sync, and cleanup removes it all', async (t) => {
   const sticky = (timeout: number): Service =>
     service('ns1', 'a', {

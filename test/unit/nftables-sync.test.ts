@@ -5,6 +5,8 @@ import type { EndpointSliceEndpoint, Node, Service } from '../../src/model/k8s.j
 import { resolveNodePortAddresses } from '../../src/model/nodeport-addresses.js';
 import { FakeNftables, fakeApplier } from '../../src/modes/nftables/fake.js';
 import { NftablesProxier, FULL_SYNC_PERIOD_MS } from '../../src/modes/nftables/proxier.js';
+import { buildSyncPlan, emptyAppliedState } from '../../src/modes/nftables/ruleset.js';
+import { NftablesNames } from '../../src/modes/nftables/naming.js';
 import type { NftablesRuleConfig } from '../../src/modes/nftables/service-rules.js';
 import type { NftJsonDocument } from '../../src/kernel/nftables-json.js';
 import { renderCommand } from '../../src/modes/nftables/render.js';
@@ -378,4 +380,36 @@ t.test('partial syncs reuse the objects of unchanged services', async (t) => {
   t.equal(r.report.stats.servicePortsWritten, 1, 'one service written');
   t.equal(r.report.stats.elementsAdded + r.report.stats.elementsDeleted, 0, 'its ClusterIP element is unchanged');
   t.equal(r.report.stats.staleChainsFlushed, 1, 'the replaced endpoint chain is flushed');
+});
+
+t.test('a cold start creates new chains ahead of the main transaction, with the same result', async (t) => {
+  const tr = new ChangeTracker({ nodeName: 'test-node' });
+  tr.setNode(NODE);
+  const sticky = service('ns1', 'a', { clusterIP: '172.30.0.41', ports: p80, sessionAffinity: 'ClientIP' });
+  tr.upsertService(sticky);
+  tr.upsertService(svcB);
+  tr.upsertEndpointSlice(slice('ns1', 'a', 'a-1', eps('10.180.0.1', '10.180.0.2')));
+  tr.upsertEndpointSlice(slice('ns2', 'b', 'b-1', eps('10.180.1.1')));
+  const c = tr.checkout();
+  const input = {
+    snapshot: c.snapshot.families.IPv4,
+    config: ruleConfig(),
+    applied: emptyAppliedState(),
+    full: true,
+    firstSync: true,
+    changedServices: new Set<string>(),
+    now: 0,
+  };
+  const whole = buildSyncPlan({ ...input, names: new NftablesNames() });
+  const split = buildSyncPlan({ ...input, names: new NftablesNames(), coldStartChunk: 5 });
+  t.equal(whole.prelude.length, 0, 'without a chunk size: one transaction');
+  t.ok(split.prelude.length >= 2, `early transactions of about 5 commands (${split.prelude.length})`);
+  const early = text([...split.prelude]);
+  t.ok(early.every((l) => l.startsWith('add ')), 'early transactions only add');
+  t.notOk(early.some((l) => l.startsWith('add element') || / (service|external|local|firewall)-\S+ /.test(l) && l.startsWith('add rule')), 'no elements, no rules outside endpoint chains');
+  const a = new FakeNftables();
+  a.apply(whole.document);
+  const b = new FakeNftables();
+  for (const doc of [...split.prelude, split.document]) b.apply(doc);
+  t.equal(b.dump('ip', 'kube-proxy'), a.dump('ip', 'kube-proxy'), 'the same table');
 });

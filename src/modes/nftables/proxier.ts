@@ -5,6 +5,7 @@ import type { Proxier, SyncReport, SyncRequest } from '../../sync/proxier.js';
 import type { Logger } from '../../util/log.js';
 import type { NftablesApplier, TableListing } from './applier.js';
 import { layoutFingerprint } from './layout.js';
+import { renderCommand } from './render.js';
 import { isAffinitySetName, isServiceChainName, NftablesNames } from './naming.js';
 import {
   buildSyncPlan,
@@ -20,6 +21,10 @@ import type { NftablesRuleConfig } from './service-rules.js';
 
 /** A full sync at least this often even without failures (upstream's FullSyncPeriod). */
 export const FULL_SYNC_PERIOD_MS = 60 * 60 * 1000;
+/** Commands per early transaction of a full sync that creates many chains (see ruleset.ts Prelude). */
+export const COLD_START_CHUNK = 20_000;
+/** A failed transaction is logged whole at most this often (it can be megabytes). */
+const FAILURE_DUMP_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 export interface NftablesProxierOptions {
   readonly family: IPFamily;
@@ -31,6 +36,8 @@ export interface NftablesProxierOptions {
   /** Asks the sync loop for a sync soon: used to delete stale chains once they may go. */
   readonly requestSync?: (() => void) | undefined;
   readonly now?: () => number;
+  /** Overrides COLD_START_CHUNK; 0 sends every full sync as one transaction. */
+  readonly coldStartChunk?: number;
 }
 
 export interface NftablesSyncReport extends SyncReport {
@@ -69,6 +76,7 @@ export class NftablesProxier implements Proxier {
   private lastFullSyncAt = Number.NEGATIVE_INFINITY;
   private appliedLayout: string | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
+  private lastFailureDumpAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
   constructor(private readonly opts: NftablesProxierOptions) {
@@ -133,6 +141,7 @@ export class NftablesProxier implements Proxier {
       firstSync: this.firstSync,
       changedServices: request.changedServices,
       now,
+      coldStartChunk: this.opts.coldStartChunk ?? COLD_START_CHUNK,
     });
     const generateMs = performance.now() - genStart;
     for (const ip of plan.stats.skippedLoopbackNodePortIPs) {
@@ -141,6 +150,7 @@ export class NftablesProxier implements Proxier {
 
     const applyStart = performance.now();
     try {
+      for (const early of plan.prelude) await this.opts.applier.apply(early);
       await this.opts.applier.apply(plan.document);
     } catch (err) {
       // The transaction was refused whole, but the changes it carried are checked out of the
@@ -151,6 +161,11 @@ export class NftablesProxier implements Proxier {
         { err: String(err), family: fam, full, applier: this.opts.applier.name, commands: plan.document.nftables.length },
         'nftables sync failed',
       );
+      // As upstream (V(4), once a day): the whole transaction, to find the offending command.
+      if (this.opts.log.isLevelEnabled('trace') && now - this.lastFailureDumpAt >= FAILURE_DUMP_INTERVAL_MS) {
+        this.lastFailureDumpAt = now;
+        this.opts.log.trace({ family: fam, transaction: plan.document.nftables.flatMap(renderCommand).join('\n') }, 'Failed nftables transaction');
+      }
       throw err;
     }
     const applyMs = performance.now() - applyStart;
@@ -183,6 +198,7 @@ export class NftablesProxier implements Proxier {
         staleChainsFlushed: s.staleChainsFlushed,
         staleChainsDeleted,
         commands: plan.document.nftables.length,
+        earlyTransactions: plan.prelude.length,
         generateMs: Math.round(generateMs),
         applyMs: Math.round(applyMs),
       },
