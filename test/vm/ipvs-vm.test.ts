@@ -1,14 +1,14 @@
 // Runs the guest test files (test/vm/guest/) inside the VM lab from the host's `npm test`, so every
 // run proves IPVS on a kernel that has it. The guest's TAP results become assertions here.
 import t from 'tap';
-import { prepareVm, runGuestSuite, VmUnavailableError, type PreparedVm } from '../../src/lab/vm/index.js';
+import { guestSuiteTimeoutMs, prepareVm, runGuestSuite, VmUnavailableError, type PreparedVm } from '../../src/lab/vm/index.js';
 
-// Generous: a normal run takes one to two minutes, but TCG crawls when the host is busy.
-const guestTimeoutMs = 15 * 60_000;
+const guestTimeoutMs = guestSuiteTimeoutMs();
 // Streams the guest's TAP output to stderr as it arrives, for watching a slow run.
 const verbose = process.env['KPT_VM_VERBOSE'] === '1';
 
-t.setTimeout(guestTimeoutMs + 2 * 60_000);
+// Room for preparing the kernel on a first run and for waiting while another process's VM finishes.
+t.setTimeout(guestTimeoutMs + 10 * 60_000);
 
 let prepared: PreparedVm | undefined;
 try {

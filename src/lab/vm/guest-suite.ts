@@ -8,6 +8,15 @@ import { parseTapTotals, topLevelResults, type TapTotals, type TopLevelResult } 
 /** The folder of test files that only make sense inside the VM (the host's tap run excludes it). */
 export const guestTestDir = 'test/vm/guest';
 
+/**
+ * The whole guest suite's budget: KPT_VM_TIMEOUT (seconds) or 30 minutes. A quiet machine runs the
+ * suite in a few minutes, but TCG slows down many times over when the host's cores are busy.
+ */
+export function guestSuiteTimeoutMs(): number {
+  const seconds = Number(process.env['KPT_VM_TIMEOUT']);
+  return seconds > 0 ? seconds * 1000 : 30 * 60_000;
+}
+
 export interface GuestSuiteOptions
   extends Pick<VmRunOptions, 'timeoutMs' | 'memoryMiB' | 'cpus' | 'onOutput' | 'onConsole' | 'log' | 'signal'> {
   /** TypeScript test files or folders, relative to the project root. Default: the whole guest folder. */
@@ -46,7 +55,7 @@ export async function runGuestSuite(options: GuestSuiteOptions = {}, prepared?: 
         // Keeps tap's TypeScript plugin from loading ts-node into test processes that run plain JS.
         TAP_TYPE_STRIP_ONLY: '1',
       },
-      timeoutMs: options.timeoutMs,
+      timeoutMs: options.timeoutMs ?? guestSuiteTimeoutMs(),
       memoryMiB: options.memoryMiB,
       cpus: options.cpus,
       onOutput: options.onOutput,

@@ -2,5 +2,5 @@
 export { VmRunError, VmUnavailableError } from './errors.js';
 export { KernelUnavailableError, type DebianKernel } from './debian-kernel.js';
 export { runInVm, prepareVm, type PreparedVm, type VmRunOptions, type VmRunResult, type OutputStream } from './run-in-vm.js';
-export { runGuestSuite, guestTestDir, type GuestSuiteOptions, type GuestSuiteResult } from './guest-suite.js';
+export { runGuestSuite, guestSuiteTimeoutMs, guestTestDir, type GuestSuiteOptions, type GuestSuiteResult } from './guest-suite.js';
 export { parseTapTotals, topLevelResults, type TapTotals, type TopLevelResult } from './tap-report.js';

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm run test:vm [-- [--timeout SECONDS] [--console] [files...]]`: boots one VM, runs tap over the
- * guest test files in it, streams the guest's TAP output, and exits with the guest's status.
+ * `npm run test:vm [-- [--timeout SECONDS] [--grep PATTERN]... [--console] [files...]]`: boots one
+ * VM, runs tap over the guest test files in it, streams the guest's TAP output, and exits with the
+ * guest's status. The timeout defaults to KPT_VM_TIMEOUT or 30 minutes (guestSuiteTimeoutMs).
  */
 import { parseArgs } from 'node:util';
 import { VmUnavailableError } from './errors.js';
