@@ -147,7 +147,8 @@ export interface NftablesSyncPlan {
 }
 
 /**
- * Builds one sync's transaction. Order inside it matters for the kernel: chains exist before
+ * Builds one sync's transaction (preceded, on full syncs that create many chains, by the early
+ * transactions of Prelude). Order inside it matters for the kernel: chains exist before
  * rules and map elements point at them; a set is recreated only after the chains referring to it
  * are flushed; stale chains are flushed (their deletion waits for a later transaction, see
  * staleChainDeletion) and stale affinity sets, no longer referenced, are deleted last.
@@ -189,11 +190,14 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
       const known = applied.affinitySets.get(set.name);
       return known === undefined || known === set.timeoutSeconds;
     });
-    // New, still unreferenced objects may be created ahead of the main transaction: see prelude.
-    const early = prelude !== undefined && setsUnchanged ? prelude.next() : undefined;
+    // New, still unreferenced objects may be created ahead of the main transaction (Prelude);
+    // the early transaction is taken only when there is something to put in it.
+    const earlyAllowed = prelude !== undefined && setsUnchanged;
+    let earlyTx: Transaction | undefined;
+    const early = (): Transaction => (earlyTx ??= prelude!.next());
     for (const chain of objects.content) {
-      if (early && isNew(chain.name)) {
-        early.addChain(chain.name);
+      if (earlyAllowed && isNew(chain.name)) {
+        early().addChain(chain.name);
         continue;
       }
       tx.addChain(chain.name);
@@ -208,13 +212,13 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
       // The kernel refuses to change a set's timeout in place; the chains that use the set were
       // flushed just above, so it can be deleted and recreated here.
       if (known !== undefined) tx.deleteSet(set.name);
-      (early ?? tx).addSet(set.name, { type: addrType(config.family), flags: ['timeout'], timeout: set.timeoutSeconds });
+      (earlyAllowed ? early() : tx).addSet(set.name, { type: addrType(config.family), flags: ['timeout'], timeout: set.timeoutSeconds });
     }
     for (const chain of objects.content) {
       chainsWritten++;
       // A new endpoint chain is referenced only by its service chain, which the main transaction
       // writes: it can be filled early, together with the affinity sets its rules update.
-      const target = early && isNew(chain.name) && chain.name.startsWith(ENDPOINT_CHAIN_PREFIX) ? early : tx;
+      const target = earlyAllowed && isNew(chain.name) && chain.name.startsWith(ENDPOINT_CHAIN_PREFIX) ? early() : tx;
       for (const rule of chain.rules) {
         target.addRule(chain.name, rule.expr, rule.comment);
         rulesWritten++;
