@@ -8,3 +8,23 @@ export const iptablesChecks: ModeChecks = {
     return /^:KUBE-(SERVICES|SVC-|SEP-|NODEPORTS|POSTROUTING)/m.test(save.stdout + save6.stdout);
   },
 };
+
+/** IPVS mode leaves virtual servers, kube-ipvs0, its ipsets or its chains in node1 while active. */
+export const ipvsChecks: ModeChecks = {
+  async rulesPresent(w) {
+    const run = (argv: string[]) => w.lab.exec('node1', argv, { allowFailure: true });
+    const [ipvs, link, sets, save, save6] = await Promise.all([
+      run(['ipvsadm', '-Ln']),
+      run(['ip', 'link', 'show', 'kube-ipvs0']),
+      run(['ipset', 'list', '-n']),
+      run(['iptables-save']),
+      run(['ip6tables-save']),
+    ]);
+    return (
+      /^(TCP|UDP|SCTP)\s/m.test(ipvs.stdout) ||
+      link.code === 0 ||
+      /^KUBE-/m.test(sets.stdout) ||
+      /^:KUBE-(SERVICES|POSTROUTING|NODE-PORT|LOAD-BALANCER|MARK-MASQ|IPVS-FILTER|FORWARD)/m.test(save.stdout + save6.stdout)
+    );
+  },
+};

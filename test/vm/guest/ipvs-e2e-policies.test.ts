@@ -1,0 +1,14 @@
+// IPVS mode with real traffic inside the VM lab (npm run test:vm): the shared traffic-policy,
+// affinity and terminating-endpoint scenarios.
+import t from 'tap';
+import { World } from '../../support/e2e/world.js';
+import { POLICY_SCENARIOS, runScenarios } from '../../support/e2e/scenarios.js';
+import { ipvsChecks } from '../../support/e2e/mode-checks.js';
+
+// Under TCG the proxy alone needs minutes to start (loading its modules); the lab stretches its deadlines.
+process.env['KPT_LAB_TIME_SCALE'] ??= '10';
+
+t.test('ipvs mode: traffic policies, affinity, terminating endpoints', async (t) => {
+  const world = await World.create(t, { mode: 'ipvs' });
+  await runScenarios(t, world, POLICY_SCENARIOS, ipvsChecks);
+});

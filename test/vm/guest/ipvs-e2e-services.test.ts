@@ -1,0 +1,14 @@
+// IPVS mode with real traffic inside the VM lab (npm run test:vm): the shared service scenarios,
+// as the iptables and nftables modes run them on the host.
+import t from 'tap';
+import { World } from '../../support/e2e/world.js';
+import { runScenarios, SERVICE_SCENARIOS } from '../../support/e2e/scenarios.js';
+import { ipvsChecks } from '../../support/e2e/mode-checks.js';
+
+// Under TCG the proxy alone needs minutes to start (loading its modules); the lab stretches its deadlines.
+process.env['KPT_LAB_TIME_SCALE'] ??= '10';
+
+t.test('ipvs mode: service types with real traffic', async (t) => {
+  const world = await World.create(t, { mode: 'ipvs' });
+  await runScenarios(t, world, SERVICE_SCENARIOS, ipvsChecks);
+});
