@@ -14,7 +14,6 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import {
-  compileNftJson,
   listNftChains,
   listNftRules,
   listNftSetElements,
@@ -110,23 +109,20 @@ async function main(): Promise<void> {
       `batch ${(prepared.bytes / 1e6).toFixed(1)} MB in ${prepared.messages} netlink messages; generated in ${genMs.toFixed(0)} ms\n`,
   );
 
-  const samples: Record<string, number[]> = { native: [], compile: [], encode: [], send: [], nftJson: [], nftText: [], prebuilt: [] };
+  const samples: Record<string, number[]> = { native: [], prepare: [], send: [], nftJson: [], nftText: [], prebuilt: [] };
   const checks: Record<string, string> = {};
   try {
     for (let run = 1; run <= runs; run++) {
       // Native, the whole path from the JSON document.
       let ns = createNetns(`native-${run}`);
       const t0 = performance.now();
-      const compiled = compileNftJson(doc);
+      const batch = prepareNftBatch(doc);
       const t1 = performance.now();
-      const batch = prepareNftBatch(compiled);
-      const t2 = performance.now();
       await sendNftBatch(batch, { netns: ns });
-      const t3 = performance.now();
-      samples.compile?.push(t1 - t0);
-      samples.encode?.push(t2 - t1);
-      samples.send?.push(t3 - t2);
-      samples.native?.push(t3 - t0);
+      const t2 = performance.now();
+      samples.prepare?.push(t1 - t0);
+      samples.send?.push(t2 - t1);
+      samples.native?.push(t2 - t0);
       if (run === 1) checks.native = await counts(ns);
       deleteNetns(ns);
 
@@ -158,9 +154,8 @@ async function main(): Promise<void> {
   const native = median(samples.native ?? []);
   const rows: [string, number][] = [
     ['native batch (compile + encode + send)', native],
-    ['  of which: compile nft JSON (TypeScript)', median(samples.compile ?? [])],
-    ['  of which: encode batch (C++)', median(samples.encode ?? [])],
-    ['  of which: send + kernel commit', median(samples.send ?? [])],
+    ['  of which: compile + encode (TypeScript, C++)', median(samples.prepare ?? [])],
+    ['  of which: sendmsg + kernel + replies', median(samples.send ?? [])],
     ['nft -j -f - (JSON)', median(samples.nftJson ?? [])],
     ['nft -f - (text)', median(samples.nftText ?? [])],
     ['pre-built batch alone (floor)', median(samples.prebuilt ?? [])],

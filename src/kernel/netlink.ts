@@ -11,10 +11,15 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
-import { compileNftJson, setsNeedingDefinition, type NftCompiledTransaction, type NftKnownSet } from './nftables-compile.js';
+import {
+  compileNftJsonInto,
+  setsNeedingDefinition,
+  type NftCompiledTransaction,
+  type NftKnownSet,
+} from './nftables-compile.js';
 import { familyNumber } from './nftables-compile-expr.js';
 import { knownSetFromListed } from './nftables-decode.js';
-import { WIRE_FIELD_NAMES, encodeWire } from './nftables-wire.js';
+import { WIRE_FIELD_NAMES, WireStream, encodeWire } from './nftables-wire.js';
 import type {
   NftIrOp,
   NftListedChain,
@@ -249,14 +254,27 @@ export interface NftApplyOptions extends NetnsOptions {
   resolveSets?: boolean;
 }
 
-/** Compiles and encodes a document (synchronous: no kernel access). */
+/**
+ * Compiles and encodes a document, or encodes an already compiled one (synchronous: no kernel
+ * access). A document is compiled straight into the operation buffer, so its operation objects
+ * never pile up: at kube-proxy scale that halves the time, which otherwise goes to the GC.
+ */
 export function prepareNftBatch(
   doc: NftJsonDocument | NftCompiledTransaction,
   options: { knownSets?: readonly NftKnownSet[] } = {},
 ): NftPreparedBatch {
-  const compiled = 'ops' in doc ? doc : compileNftJson(doc, options.knownSets ? { knownSets: options.knownSets } : {});
-  const encoded = native().nftEncodeBatch(encodeWire(compiled.ops));
-  const commands = { opCommand: compiled.opCommand, describeCommand: compiled.describeCommand };
+  const binding = native();
+  let wire: Uint8Array;
+  let commands: NftPreparedBatch['commands'];
+  if ('ops' in doc) {
+    wire = encodeWire(doc.ops);
+    commands = { opCommand: doc.opCommand, describeCommand: doc.describeCommand };
+  } else {
+    const stream = new WireStream();
+    commands = compileNftJsonInto(doc, (op) => stream.write(op), options.knownSets ? { knownSets: options.knownSets } : {});
+    wire = stream.finish();
+  }
+  const encoded = binding.nftEncodeBatch(wire);
   return { commands, messages: encoded.messages, bytes: encoded.bytes, handle: encoded.handle };
 }
 
@@ -289,9 +307,11 @@ export async function sendNftBatch(batch: NftPreparedBatch, options: NetnsOption
 }
 
 export interface NftApplyTimings {
+  /** Reading set declarations from the kernel. */
   resolveMs: number;
-  compileMs: number;
-  encodeMs: number;
+  /** Compiling and encoding the batch. */
+  prepareMs: number;
+  /** sendmsg, the kernel's processing and commit, reading the replies. */
   sendMs: number;
 }
 
@@ -324,13 +344,11 @@ export async function applyNftJson(
     }
   }
   const t1 = performance.now();
-  const compiled = compileNftJson(doc, { knownSets });
+  const batch = prepareNftBatch(doc, { knownSets });
   const t2 = performance.now();
-  const batch = prepareNftBatch(compiled);
-  const t3 = performance.now();
   const result = await sendNftBatch(batch, options);
-  const t4 = performance.now();
-  return { ...result, timings: { resolveMs: t1 - t0, compileMs: t2 - t1, encodeMs: t3 - t2, sendMs: t4 - t3 } };
+  const t3 = performance.now();
+  return { ...result, timings: { resolveMs: t1 - t0, prepareMs: t2 - t1, sendMs: t3 - t2 } };
 }
 
 export interface NftListFilter extends NetnsOptions {

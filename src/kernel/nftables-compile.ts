@@ -54,8 +54,6 @@ const setFlagBits: Record<string, number> = {
 interface SetInfo {
   shape: NftSetShape;
   id?: number;
-  /** The NEWSET operation when the set is created by this transaction. */
-  newset?: NftIrOp & { op: 'newset' };
   createdHere: boolean;
   elementsAddedHere: boolean;
 }
@@ -93,14 +91,21 @@ function describe(cmd: NftJsonCommand): string {
   return cmd.metainfo !== undefined ? 'metainfo' : 'unknown command';
 }
 
+/** Where compiled operations go: collected in an array, or serialised at once (see nftables-wire.ts). */
+export type NftOpSink = (op: NftIrOp) => void;
+
 class TransactionCompiler {
-  readonly ops: NftIrOp[] = [];
   readonly opCommand: number[] = [];
   private readonly sets = new Map<string, SetInfo>();
+  /** Sets that some rule of the document updates from the packet path (nft makes them dynamic). */
+  private dynamicSets = new Set<string>();
   private nextId = 1;
   private command = 0;
 
-  constructor(knownSets: readonly NftKnownSet[]) {
+  constructor(
+    knownSets: readonly NftKnownSet[],
+    private readonly sink: NftOpSink,
+  ) {
     for (const s of knownSets) {
       this.sets.set(setKey(familyNumber(s.family), s.table, s.name), {
         shape: setShapeOf(s),
@@ -112,6 +117,7 @@ class TransactionCompiler {
 
   compile(doc: NftJsonDocument): void {
     if (!doc || !Array.isArray(doc.nftables)) throw new NftCompileError('document must be {"nftables": [...]}');
+    this.dynamicSets = dynamicSetsOf(doc);
     doc.nftables.forEach((cmd, i) => {
       this.command = i;
       try {
@@ -126,7 +132,7 @@ class TransactionCompiler {
   }
 
   private emit(op: NftIrOp): void {
-    this.ops.push(op);
+    this.sink(op);
     this.opCommand.push(this.command);
   }
 
@@ -241,13 +247,6 @@ class TransactionCompiler {
       nextSetId: () => this.nextId++,
     });
     for (const op of compiled.anonymousSets) this.emit(op);
-    for (const e of compiled.exprs) {
-      // Like nft: a set that a rule updates from the packet path becomes dynamic.
-      if (e.kind === 'dynset') {
-        const target = this.sets.get(setKey(family, r.table, e.set))?.newset;
-        if (target) target.flags |= NftSetFlags.eval;
-      }
-    }
     this.emit({
       op: 'newrule',
       family,
@@ -271,8 +270,10 @@ class TransactionCompiler {
       if (bit === undefined) throw new NftCompileError(`unsupported set flag '${name}'`);
       flags |= bit;
     }
-    // Like nft: a default timeout implies the timeout flag.
+    // Like nft: a default timeout implies the timeout flag, and a set that rules update from
+    // the packet path is dynamic.
     if (s.timeout !== undefined) flags |= NftSetFlags.timeout;
+    if (this.dynamicSets.has(setKey(family, s.table, s.name))) flags |= NftSetFlags.eval;
     const concatInterval = shape.interval && shape.key.isConcat;
     if (concatInterval) flags |= NftSetFlags.concat;
     const id = this.nextId++;
@@ -302,7 +303,7 @@ class TransactionCompiler {
       ...(create ? { create } : {}),
     };
     this.emit(newset);
-    const info: SetInfo = { shape, id, newset, createdHere: true, elementsAddedHere: false };
+    const info: SetInfo = { shape, id, createdHere: true, elementsAddedHere: false };
     this.sets.set(setKey(family, s.table, s.name), info);
     if (s.elem && s.elem.length > 0) {
       this.elements({ family: s.family, table: s.table, name: s.name, elem: s.elem }, false, false);
@@ -336,17 +337,47 @@ class TransactionCompiler {
   }
 }
 
-export function compileNftJson(doc: NftJsonDocument, options: NftCompileOptions = {}): NftCompiledTransaction {
-  const compiler = new TransactionCompiler(options.knownSets ?? []);
+/** Keys of the sets that `set` statements (add/update @set from the packet path) refer to. */
+function dynamicSetsOf(doc: NftJsonDocument): Set<string> {
+  const out = new Set<string>();
+  for (const cmd of doc.nftables) {
+    const rule = cmd.add?.rule ?? cmd.create?.rule;
+    if (!rule?.expr) continue;
+    for (const statement of rule.expr) {
+      const target = statement.set?.set;
+      if (typeof target === 'string' && target.startsWith('@')) {
+        out.add(setKey(familyNumber(rule.family), rule.table, target.slice(1)));
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Compiles a document, handing every operation to `sink` as soon as it is built (so that a large
+ * transaction never holds all its operation objects at once). Returns the command index of each
+ * operation, in order.
+ */
+export function compileNftJsonInto(
+  doc: NftJsonDocument,
+  sink: NftOpSink,
+  options: NftCompileOptions = {},
+): Pick<NftCompiledTransaction, 'opCommand' | 'describeCommand'> {
+  const compiler = new TransactionCompiler(options.knownSets ?? [], sink);
   compiler.compile(doc);
   return {
-    ops: compiler.ops,
     opCommand: compiler.opCommand,
     describeCommand: (index) => {
       const cmd = doc.nftables[index];
       return cmd ? describe(cmd) : `command #${index}`;
     },
   };
+}
+
+export function compileNftJson(doc: NftJsonDocument, options: NftCompileOptions = {}): NftCompiledTransaction {
+  const ops: NftIrOp[] = [];
+  const result = compileNftJsonInto(doc, (op) => ops.push(op), options);
+  return { ops, ...result };
 }
 
 /**

@@ -27,7 +27,10 @@ class WireWriter {
   private readonly textEncoder = new TextEncoder();
 
   private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  private grow(n: number): void {
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
@@ -168,21 +171,40 @@ class WireWriter {
   }
 }
 
-/** The buffer for nftEncodeBatch: "KPW1" and the array of operations. */
-export function encodeWire(ops: readonly NftIrOp[]): Uint8Array {
-  const w = new WireWriter();
-  for (const c of 'KPW1') w.u8(c.charCodeAt(0));
-  w.u8(WireType.Array);
-  w.u32(ops.length);
-  const at = w.slot();
-  ops.forEach((op, i) => {
+/** Serialises operations one at a time; finish() returns the buffer for nftEncodeBatch. */
+export class WireStream {
+  private readonly w = new WireWriter();
+  private readonly countAt: number;
+  private readonly lengthAt: number;
+  private count = 0;
+
+  constructor() {
+    for (const c of 'KPW1') this.w.u8(c.charCodeAt(0));
+    this.w.u8(WireType.Array);
+    this.countAt = this.w.slot();
+    this.lengthAt = this.w.slot();
+  }
+
+  write(op: NftIrOp): void {
     try {
-      w.record(op as unknown as Record<string, unknown>);
+      this.w.record(op as unknown as Record<string, unknown>);
     } catch (err) {
-      if (err instanceof WireEncodeError) throw new WireEncodeError(`operation #${i}: ${err.message}`);
+      if (err instanceof WireEncodeError) throw new WireEncodeError(`operation #${this.count}: ${err.message}`);
       throw err;
     }
-  });
-  w.patch(at, w.position - at - 4);
-  return w.finish();
+    this.count++;
+  }
+
+  finish(): Uint8Array {
+    this.w.patch(this.countAt, this.count);
+    this.w.patch(this.lengthAt, this.w.position - this.lengthAt - 4);
+    return this.w.finish();
+  }
+}
+
+/** The buffer for nftEncodeBatch: "KPW1" and the array of operations. */
+export function encodeWire(ops: readonly NftIrOp[]): Uint8Array {
+  const stream = new WireStream();
+  for (const op of ops) stream.write(op);
+  return stream.finish();
 }
