@@ -210,7 +210,7 @@ t.test('full syncs: forced, hourly, and when the layout configuration changes', 
   t.notOk((await w.sync()).report.full, 'nothing changed: partial');
   const forced = await w.sync(true);
   t.ok(forced.report.full, 'topology change forces a full sync');
-  t.equal(forced.docs.length, 1, 'nothing new to create: no early transaction');
+  t.equal(forced.docs.length, 1, 'no endpoint chain to rewrite, nothing new to create: no early transaction');
   w.advance(FULL_SYNC_PERIOD_MS);
   t.ok((await w.sync()).report.full, 'an hour later: full');
   nodeIP = '192.168.0.3';
@@ -339,7 +339,8 @@ t.test('random changes: every partial sync converges to what a full sync gives',
       slices.set(`s${i}`, s);
       w.tracker.upsertEndpointSlice(s);
     }
-    await w.sync();
+    // Every seventh sync is a full one over the existing table (early transactions included).
+    await w.sync(step % 7 === 6);
     if (step % 5 === 4) {
       w.advance(1000);
       await w.sync();
@@ -414,4 +415,12 @@ t.test('a cold start creates new chains ahead of the main transaction, with the 
   const b = new FakeNftables();
   for (const doc of [...split.prelude, split.document]) b.apply(doc);
   t.equal(b.dump('ip', 'kube-proxy'), a.dump('ip', 'kube-proxy'), 'the same table');
+
+  // A full resync over that table rewrites the endpoint chains early, the rest atomically.
+  const again = buildSyncPlan({ ...input, names: new NftablesNames(), firstSync: false, applied: { ...emptyAppliedState(), chains: new Set(b.chainNames('ip', 'kube-proxy').filter((c) => c.includes('/'))), affinitySets: new Map(b.setNames('ip', 'kube-proxy').filter((n) => n.startsWith('affinity-')).map((n) => [n, 10800])) }, coldStartChunk: 5 });
+  const earlyAgain = text([...again.prelude]);
+  t.ok(earlyAgain.some((l) => l.startsWith('flush chain ip kube-proxy endpoint-')), 'existing endpoint chains are flushed and rewritten early');
+  t.notOk(earlyAgain.some((l) => / (service|external)-/.test(l)), 'service-level chains stay in the main transaction');
+  for (const doc of [...again.prelude, again.document]) b.apply(doc);
+  t.equal(b.dump('ip', 'kube-proxy'), a.dump('ip', 'kube-proxy'), 'still the same table');
 });

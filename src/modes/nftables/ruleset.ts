@@ -58,15 +58,20 @@ export class ServiceObjectsCache {
 }
 
 /**
- * Objects no rule or map element refers to yet can be created outside the main transaction
- * without any effect on traffic: new chains (empty), new affinity sets and the rules of new
- * endpoint chains (only their service chain, written in the main transaction, jumps to them).
- * Measured here (kernel 6.18, 10k services x 10 endpoints) the kernel needs about 116 s to
- * commit all of it as one transaction and about 13 s as a few smaller ones, and it holds the
- * nfnetlink mutex throughout a commit; upstream reached the same conclusion for cold starts
- * (kubernetes #139328). Everything that changes what traffic sees stays in the main, atomic
- * transaction. If the main transaction fails, the early objects stay unreferenced and the next
- * full sync finds them in its listing.
+ * The early transactions of a full sync. Some work does not change what traffic sees and can go
+ * ahead of the main transaction: creating new chains (empty, unreferenced) and new affinity
+ * sets, and writing endpoint chains. An endpoint chain's rules follow from its name (address,
+ * port, protocol) and its service's affinity: a new one is unreferenced until the main
+ * transaction writes its service chain, and rewriting an existing one (flush and add, atomic in
+ * its transaction) yields the rules it already had, or adds or drops the affinity update when
+ * affinity was switched. Services whose affinity timeout changed stay in the main transaction.
+ *
+ * Why: measured here (kernel 6.18, 10k services x 10 endpoints) the kernel needs about 116 s to
+ * commit a cold start as one transaction and about 13 s as a few smaller ones, holding the
+ * nfnetlink mutex throughout a commit; upstream reached the same conclusion (kubernetes
+ * #139328). Everything that routes traffic (service chains, map elements, the layout) stays in
+ * the main, atomic transaction. If it fails, the early work is harmless and the next full sync
+ * starts from a fresh listing.
  */
 class Prelude {
   private readonly done: Transaction[] = [];
@@ -116,9 +121,9 @@ export interface NftablesSyncInput {
   /** Now, in ms: the time stamp for newly stale chains. */
   readonly now: number;
   /**
-   * Full syncs only: create new per-service chains, new affinity sets and the rules of new
-   * endpoint chains in transactions of about this many commands before the main one (0 or
-   * undefined: one transaction). See Prelude.
+   * Full syncs only: create new per-service chains and affinity sets and write endpoint chains
+   * in transactions of about this many commands before the main one (0 or undefined: one
+   * transaction). See Prelude.
    */
   readonly coldStartChunk?: number;
 }
@@ -195,9 +200,11 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
     const earlyAllowed = prelude !== undefined && setsUnchanged;
     let earlyTx: Transaction | undefined;
     const early = (): Transaction => (earlyTx ??= prelude!.next());
+    const isEndpointChain = (chain: string): boolean => chain.startsWith(ENDPOINT_CHAIN_PREFIX);
     for (const chain of objects.content) {
-      if (earlyAllowed && isNew(chain.name)) {
-        early().addChain(chain.name);
+      if (earlyAllowed && (isNew(chain.name) || isEndpointChain(chain.name))) {
+        if (isNew(chain.name)) early().addChain(chain.name);
+        else early().flushChain(chain.name);
         continue;
       }
       tx.addChain(chain.name);
@@ -216,9 +223,8 @@ export function buildSyncPlan(input: NftablesSyncInput): NftablesSyncPlan {
     }
     for (const chain of objects.content) {
       chainsWritten++;
-      // A new endpoint chain is referenced only by its service chain, which the main transaction
-      // writes: it can be filled early, together with the affinity sets its rules update.
-      const target = earlyAllowed && isNew(chain.name) && chain.name.startsWith(ENDPOINT_CHAIN_PREFIX) ? early() : tx;
+      // Endpoint chains are written early, together with the affinity sets their rules update.
+      const target = earlyAllowed && isEndpointChain(chain.name) ? early() : tx;
       for (const rule of chain.rules) {
         target.addRule(chain.name, rule.expr, rule.comment);
         rulesWritten++;
