@@ -17,6 +17,8 @@ import { silentLogger } from '../../../src/util/log.js';
 import { run } from '../../../src/kernel/exec.js';
 
 const scale = Number(process.env['KPT_LAB_TIME_SCALE'] ?? '5');
+// tap's default per-file limit (.taprc: 10 minutes) is too short on a busy host.
+t.setTimeout(30 * 60_000);
 const skip = (await probeIpvs().catch(() => ({ available: false }))).available ? false : 'this kernel has no IPVS';
 
 /** node1's proxier, driven by a tracker this test feeds directly. */
