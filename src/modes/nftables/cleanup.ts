@@ -4,14 +4,6 @@ import type { IPFamily } from '../../model/ip.js';
 import type { NftablesApplier } from './applier.js';
 import { netlinkApplier } from './applier-netlink.js';
 import { nftCommandApplier } from './applier-nft.js';
-import { TABLE_NAME } from './layout.js';
-
-export const NFTABLES_TABLE = TABLE_NAME;
-
-/** The nft family of the per-family table (`ip kube-proxy`, `ip6 kube-proxy`). */
-export function nftFamily(family: IPFamily): 'ip' | 'ip6' {
-  return family === 'IPv4' ? 'ip' : 'ip6';
-}
 
 function isMissingBinary(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
