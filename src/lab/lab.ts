@@ -167,11 +167,14 @@ export class Lab implements SyncDestroyable {
     await createNetns([...this.members.values()].map((m) => m.netns), commandMs);
     await ipBatch(lanBatch(t, (name) => this.netns(name)), { netns: lan, timeoutMs: commandMs });
     const settings = (list: { key: string; value: string }[]) => ['sysctl', '-q', '-w', ...list.map((s) => `${s.key}=${s.value}`)];
+    // Settings first: some of them (DAD) only count if they are in place before the uplink is up.
+    const member = async (name: string, sysctls: { key: string; value: string }[], batch: string[]) => {
+      await this.exec(name, settings(sysctls));
+      await ipBatch(batch, { netns: this.netns(name), timeoutMs: commandMs });
+    };
     await Promise.all([
-      ...t.nodes.map((n) => ipBatch(nodeBatch(t, n), { netns: this.netns(n.name), timeoutMs: commandMs })),
-      ...t.nodes.map((n) => this.exec(n.name, settings(nodeSysctls(t)))),
-      ...t.clients.map((c) => ipBatch(clientBatch(t, c), { netns: this.netns(c.name), timeoutMs: commandMs })),
-      ...t.clients.map((c) => this.exec(c.name, settings(clientSysctls(t)))),
+      ...t.nodes.map((n) => member(n.name, nodeSysctls(t), nodeBatch(t, n))),
+      ...t.clients.map((c) => member(c.name, clientSysctls(t), clientBatch(t, c))),
     ]);
   }
 

@@ -106,9 +106,19 @@ export function nodeSysctls(topology: LabTopology): Sysctl[] {
     has('IPv4') && { key: 'net.ipv4.conf.all.send_redirects', value: '0' },
     has('IPv4') && { key: `net.ipv4.conf.${UPLINK}.send_redirects`, value: '0' },
     has('IPv6') && { key: 'net.ipv6.conf.all.forwarding', value: '1' },
-    has('IPv6') && { key: 'net.ipv6.conf.all.accept_dad', value: '0' },
-    has('IPv6') && { key: 'net.ipv6.conf.default.accept_dad', value: '0' },
+    ...noDadSysctls(topology),
   ].filter((s): s is Sysctl => s !== false);
+}
+
+/**
+ * `nodad` covers the addresses we add, not the uplink's link-local one, and without a usable
+ * link-local address a node cannot send neighbour solicitations: the first IPv6 reply across the LAN
+ * waited a second. The kernel runs DAD unless both "all" and the interface say 0, and the uplink was
+ * moved in before "default" was set, so it is named. Applied before the uplink comes up.
+ */
+function noDadSysctls(topology: LabTopology): Sysctl[] {
+  if (!topology.families.includes('IPv6')) return [];
+  return ['all', 'default', UPLINK].map((dev) => ({ key: `net.ipv6.conf.${dev}.accept_dad`, value: '0' }));
 }
 
 /**
@@ -119,9 +129,12 @@ export function nodeSysctls(topology: LabTopology): Sysctl[] {
 export function clientSysctls(topology: LabTopology): Sysctl[] {
   const v = topology.families.includes('IPv4') ? 'ipv4' : undefined;
   const v6 = topology.families.includes('IPv6') ? 'ipv6' : undefined;
-  return [v, v6]
-    .filter((f): f is 'ipv4' | 'ipv6' => f !== undefined)
-    .flatMap((f) => ['all', UPLINK].map((dev) => ({ key: `net.${f}.conf.${dev}.accept_redirects`, value: '0' })));
+  return [
+    ...[v, v6]
+      .filter((f): f is 'ipv4' | 'ipv6' => f !== undefined)
+      .flatMap((f) => ['all', UPLINK].map((dev) => ({ key: `net.${f}.conf.${dev}.accept_redirects`, value: '0' }))),
+    ...noDadSysctls(topology),
+  ];
 }
 
 /**

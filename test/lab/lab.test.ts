@@ -237,12 +237,12 @@ t.test('traffic in a two-node lab', async (t) => {
   });
 
   t.test('bad pods are refused and leave nothing behind', async (t) => {
-    const before = listNetns().length;
+    const before = labNamespaces(lab).length;
     await t.rejects(lab.addPod({ name: 'web-1' }), /already taken/);
     await t.rejects(lab.addPod({ name: 'x', node: 'node7' }), /no node/);
     await t.rejects(lab.addPod({ name: 'Bad_Name' }), /DNS label/);
     await t.rejects(lab.addPod({ name: 'dup-port', tcpPorts: [8080, 8080] }), /EADDRINUSE/);
-    t.equal(listNetns().length, before, 'a pod whose backend failed was removed again');
+    t.equal(labNamespaces(lab).length, before, 'a pod whose backend failed was removed again');
     t.throws(() => lab.pod('dup-port'));
   });
 

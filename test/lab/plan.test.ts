@@ -76,14 +76,16 @@ t.test('namespace plans', async (t) => {
   t.notOk(node1.some((l) => l.includes('10.244.1.0/24 via')), 'no route for its own pods via the LAN');
   t.same(
     nodeSysctls(topo).map((s) => s.key),
-    ['net.ipv4.icmp_ratemask', 'net.ipv6.icmp.ratemask', 'net.ipv4.ip_forward', 'net.ipv4.conf.default.proxy_arp', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.eth0.send_redirects', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.all.accept_dad', 'net.ipv6.conf.default.accept_dad'],
+    ['net.ipv4.icmp_ratemask', 'net.ipv6.icmp.ratemask', 'net.ipv4.ip_forward', 'net.ipv4.conf.default.proxy_arp', 'net.ipv4.conf.all.send_redirects', 'net.ipv4.conf.eth0.send_redirects', 'net.ipv6.conf.all.forwarding', 'net.ipv6.conf.all.accept_dad', 'net.ipv6.conf.default.accept_dad', 'net.ipv6.conf.eth0.accept_dad'],
   );
 
   t.same(
     clientSysctls(topo).map((s) => `${s.key}=${s.value}`),
-    ['net.ipv4.conf.all.accept_redirects=0', 'net.ipv4.conf.eth0.accept_redirects=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0'],
+    ['net.ipv4.conf.all.accept_redirects=0', 'net.ipv4.conf.eth0.accept_redirects=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0',
+      'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.eth0.accept_dad=0'],
   );
-  t.same(clientSysctls(resolveTopology({ families: ['IPv6'] })).length, 2);
+  t.same(clientSysctls(resolveTopology({ families: ['IPv6'] })).length, 5);
+  t.same(clientSysctls(resolveTopology({ families: ['IPv4'] })).length, 2, 'no IPv6 settings in an IPv4-only lab');
 
   const client = clientBatch(topo, topo.clients[0]!);
   t.ok(client.includes('route add 10.96.0.0/16 via 192.168.50.11 src 192.168.50.100'));
