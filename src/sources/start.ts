@@ -3,9 +3,8 @@ import type { RuntimeSettings } from '../config/runtime.js';
 import type { ExtraOptions, KubeProxyConfiguration } from '../config/types.js';
 import type { Logger } from '../util/log.js';
 import type { ObjectSink } from './sink.js';
-import { startKubernetesSource as startSupervisedSource } from './kubernetes/source.js';
 
-export { KubeConnectionError } from './kubernetes/client.js';
+export { KubeConnectionError } from './kubernetes/connection-error.js';
 
 /** A started source: `ready` resolves once the first complete listing reached the sink. */
 export interface RunningSource {
@@ -28,5 +27,8 @@ export interface KubernetesSourceOptions {
  * Rejects with KubeConnectionError when --kubeconfig / --master / the in-cluster setup is unusable.
  */
 export async function startKubernetesSource(opts: KubernetesSourceOptions): Promise<RunningSource> {
+  // Loaded on first use: @kubernetes/client-node is two thirds of the CLI's start-up time, which
+  // a proxy following a manifest directory (the lab, the VM under emulation) never needs.
+  const { startKubernetesSource: startSupervisedSource } = await import('./kubernetes/source.js');
   return startSupervisedSource(opts);
 }

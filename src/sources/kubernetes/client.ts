@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
 import { KubeConfig, type Cluster } from '@kubernetes/client-node';
+import { KubeConnectionError } from './connection-error.js';
 
 /** The in-cluster service account files (what client-go's rest.InClusterConfig reads). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** The API connection cannot be set up; the message says which setting is at fault. */
-export class KubeConnectionError extends Error {
-  override name = 'KubeConnectionError';
-}
+export { KubeConnectionError };
 
 export interface ConnectionSettings {
   /** clientConnection.kubeconfig / --kubeconfig. */
