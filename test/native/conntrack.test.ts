@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import t from 'tap';
 
 import { applyNftJson, deleteConntrack, listConntrack } from '../../src/kernel/netlink.js';
-import { createNetns, runIn, runInChecked } from './helpers.js';
+import { createNetns, runIn, runInChecked } from '../support/native.js';
 
 const UDP = 17;
 

@@ -4,7 +4,7 @@
 import t from 'tap';
 
 import { applyIpvs, listIpvsServices, nativeTesting, probeIpvs } from '../../src/kernel/netlink.js';
-import { createNetns } from './helpers.js';
+import { createNetns } from '../support/native.js';
 
 t.test('probe and operations without IPVS', async (t) => {
   const netns = createNetns(t, 'ipvs');

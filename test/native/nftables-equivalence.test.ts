@@ -23,7 +23,7 @@ import {
   normalizedRuleset,
   runIn,
   stableJson,
-} from './helpers.js';
+} from '../support/native.js';
 
 /**
  * nft 1.0.6's JSON parser ignores "comment" on tables, chains, sets and maps (rule and element

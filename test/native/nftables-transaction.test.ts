@@ -15,7 +15,7 @@ import {
   sendNftBatch,
   type NftJsonDocument,
 } from '../../src/kernel/netlink.js';
-import { createNetns, normalizedRuleset, runInChecked } from './helpers.js';
+import { createNetns, normalizedRuleset, runInChecked } from '../support/native.js';
 
 const ip = (field: string) => ({ payload: { protocol: 'ip', field } });
 const base = { family: 'ip' as const, table: 'kube-proxy' };

@@ -7,7 +7,7 @@ import t from 'tap';
 import { kubeProxyLayout } from '../../bench/native-layout.js';
 import { applyNftJson, compileNftJson, nativeTesting, type NftJsonDocument } from '../../src/kernel/netlink.js';
 import { encodeWire } from '../../src/kernel/nftables-wire.js';
-import { constructsDocument, createNetns } from './helpers.js';
+import { constructsDocument, createNetns } from '../support/native.js';
 
 /** A small deterministic PRNG (mulberry32) so that a failure can be replayed. */
 function random(seed: number): () => number {

@@ -12,7 +12,7 @@ import {
   listLinks,
   setLinkUp,
 } from '../../src/kernel/netlink.js';
-import { createNetns, runInChecked } from './helpers.js';
+import { createNetns, runInChecked } from '../support/native.js';
 
 interface IpAddrJson {
   ifname: string;

@@ -20,7 +20,7 @@ import {
   setLinkUp,
   type IpvsServiceKey,
 } from '../../../src/kernel/netlink.js';
-import { createNetns, runIn } from '../../native/helpers.js';
+import { createNetns, runIn } from '../../support/native.js';
 
 const TCP = 6;
 const UDP = 17;
