@@ -3,7 +3,8 @@ import type { IPFamily } from '../../model/ip.js';
 import { cidrContains, parseCIDR } from '../../model/ip.js';
 import type { LocalDetector } from '../../model/local-detector.js';
 import type { NodePortAddresses } from '../../model/nodeport-addresses.js';
-import { externallyAccessible, usesClusterEndpoints, usesLocalEndpoints, type ServicePort } from '../../model/service-port.js';
+import type { ServicePort } from '../../model/service-port.js';
+import { policyChains } from '../policy-chains.js';
 import type { FamilySnapshot } from '../../model/snapshot.js';
 import { categorizeEndpoints, type NodeTopology } from '../../model/topology.js';
 import {
@@ -213,26 +214,17 @@ export function generateIptablesRules(input: IptablesSyncInput): IptablesRuleSet
     const epChains = allReachableEndpoints.map((ep) => names.endpoint(sp, ep));
     for (const c of epChains) activeNatChains.add(c);
 
-    const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
+    const {
+      usesClusterPolicyChain,
+      usesLocalPolicyChain,
+      internalPolicyChain,
+      hasInternalEndpoints,
+      externalPolicyChain,
+      hasExternalEndpoints,
+      usesExternalChain,
+    } = policyChains(sp, { cluster: clusterEndpoints, local: localEndpoints, any: hasEndpoints }, chains);
     if (usesClusterPolicyChain) activeNatChains.add(chains.clusterPolicy);
-    const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(sp);
     if (usesLocalPolicyChain) activeNatChains.add(chains.localPolicy);
-
-    let internalPolicyChain = chains.clusterPolicy;
-    let hasInternalEndpoints = hasEndpoints;
-    if (sp.internalPolicyLocal) {
-      internalPolicyChain = chains.localPolicy;
-      if (localEndpoints.length === 0) hasInternalEndpoints = false;
-    }
-    let externalPolicyChain = chains.clusterPolicy;
-    let hasExternalEndpoints = hasEndpoints;
-    if (sp.externalPolicyLocal) {
-      externalPolicyChain = chains.localPolicy;
-      if (localEndpoints.length === 0) hasExternalEndpoints = false;
-    }
-    // The EXT chain exists whenever there are endpoints anywhere: its short-circuit rules for
-    // pod and host traffic matter even when no endpoint is local.
-    const usesExternalChain = hasEndpoints && externallyAccessible(sp);
     if (usesExternalChain) activeNatChains.add(chains.external);
     let loadBalancerChain = chains.external;
     const usesFirewallChain = hasEndpoints && sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;

@@ -8,7 +8,8 @@ import type { NftJsonExpr, NftJsonStatement } from '../../kernel/nftables-json.j
 import type { Endpoint } from '../../model/endpoint.js';
 import { cidrContains, parseCIDR, type IPFamily } from '../../model/ip.js';
 import type { LocalDetector } from '../../model/local-detector.js';
-import { externallyAccessible, usesClusterEndpoints, usesLocalEndpoints, type ServicePort } from '../../model/service-port.js';
+import type { ServicePort } from '../../model/service-port.js';
+import { policyChains } from '../policy-chains.js';
 import { categorizeEndpoints, type NodeTopology } from '../../model/topology.js';
 import { verdictText, type ElementEntry } from './elements.js';
 import {
@@ -110,26 +111,17 @@ export function servicePortObjects(
     ? allReachableEndpoints.map((ep) => ({ name: names.endpoint(sp, ep).affinitySet, timeoutSeconds: sp.stickyMaxAgeSeconds }))
     : [];
 
-  const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(sp);
+  const {
+    usesClusterPolicyChain,
+    usesLocalPolicyChain,
+    internalPolicyChain: internalTrafficChain,
+    hasInternalEndpoints,
+    externalPolicyChain,
+    hasExternalEndpoints,
+    usesExternalChain,
+  } = policyChains(sp, { cluster: clusterEndpoints, local: localEndpoints, any: hasEndpoints }, chains);
   if (usesClusterPolicyChain) chainOrder.push(chains.clusterPolicy);
-  const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(sp);
   if (usesLocalPolicyChain) chainOrder.push(chains.localPolicy);
-
-  let internalTrafficChain = chains.clusterPolicy;
-  let hasInternalEndpoints = hasEndpoints;
-  if (sp.internalPolicyLocal) {
-    internalTrafficChain = chains.localPolicy;
-    if (localEndpoints.length === 0) hasInternalEndpoints = false;
-  }
-  let externalPolicyChain = chains.clusterPolicy;
-  let hasExternalEndpoints = hasEndpoints;
-  if (sp.externalPolicyLocal) {
-    externalPolicyChain = chains.localPolicy;
-    if (localEndpoints.length === 0) hasExternalEndpoints = false;
-  }
-  // The external chain is needed whenever there are endpoints anywhere: its pod and host
-  // short-circuits matter even when no endpoint is local.
-  const usesExternalChain = hasEndpoints && externallyAccessible(sp);
   if (usesExternalChain) chainOrder.push(chains.external);
   // Unlike iptables mode, source ranges are enforced even when the service has no endpoints.
   const usesFirewallChain = sp.loadBalancerVIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
