@@ -1,8 +1,4 @@
-import type { Registry } from 'prom-client';
-import type { RuntimeSettings } from '../config/runtime.js';
-import type { ExtraOptions, KubeProxyConfiguration } from '../config/types.js';
-import type { Logger } from '../util/log.js';
-import type { ObjectSink } from './sink.js';
+import type { KubernetesSourceInput } from './kubernetes/source.js';
 
 export { KubeConnectionError } from './kubernetes/connection-error.js';
 
@@ -12,15 +8,8 @@ export interface RunningSource {
   stop(): Promise<void>;
 }
 
-export interface KubernetesSourceOptions {
-  readonly config: KubeProxyConfiguration;
-  readonly extra: ExtraOptions;
-  readonly settings: RuntimeSettings;
-  readonly sink: ObjectSink;
-  readonly log: Logger;
-  /** The /metrics registry, for the informer restart counter. */
-  readonly registry?: Registry;
-}
+/** What the CLI gives the API source (the test-only timing overrides stay out). */
+export type KubernetesSourceOptions = Omit<KubernetesSourceInput, 'timings' | 'nodeWaitMs'>;
 
 /**
  * Watches the Kubernetes API (Services, EndpointSlices, this Node); see README.md in this folder.
