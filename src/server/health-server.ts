@@ -1,5 +1,5 @@
-import type { Server } from 'node:http';
-import { close, listen, sendJSON, splitHostPort } from './http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PathServer, sendJSON } from './http.js';
 import type { HealthStatus, ProxyHealth } from './proxy-health.js';
 import type { ProxyMetrics } from './metrics.js';
 
@@ -41,40 +41,27 @@ export function healthBody(status: HealthStatus, nodeEligible?: boolean): Record
  * /healthz and /livez on healthzBindAddress (default 0.0.0.0:10256), upstream's semantics:
  * /healthz is 503 when syncs are stalled or the node is not eligible; /livez ignores the node.
  */
-export class HealthServer {
-  private server: Server | undefined;
+export class HealthServer extends PathServer {
+  constructor(private readonly opts: HealthServerOptions) {
+    super(opts.bindAddress);
+  }
 
-  constructor(private readonly opts: HealthServerOptions) {}
-
-  async start(): Promise<void> {
-    const { host, port } = splitHostPort(this.opts.bindAddress);
-    this.server = await listen((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+  protected route(path: string, _req: IncomingMessage, res: ServerResponse): boolean {
+    if (path === '/livez') {
       const status = this.opts.health.status();
-      if (path === '/livez') {
-        const code = status.healthy ? 200 : 503;
-        this.opts.metrics?.livezTotal.inc({ code: String(code) });
-        sendJSON(res, code, healthBody(status));
-        return;
-      }
-      if (path === '/healthz' || path === '/') {
-        const nodeEligible = this.opts.nodeEligible();
-        const code = status.healthy && nodeEligible ? 200 : 503;
-        this.opts.metrics?.healthzTotal.inc({ code: String(code) });
-        sendJSON(res, code, healthBody(status, nodeEligible));
-        return;
-      }
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('404 page not found\n');
-    }, host, port);
-  }
-
-  address(): { port: number } | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? { port: a.port } : undefined;
-  }
-
-  stop(): Promise<void> {
-    return close(this.server);
+      const code = status.healthy ? 200 : 503;
+      this.opts.metrics?.livezTotal.inc({ code: String(code) });
+      sendJSON(res, code, healthBody(status));
+      return true;
+    }
+    if (path === '/healthz' || path === '/') {
+      const status = this.opts.health.status();
+      const nodeEligible = this.opts.nodeEligible();
+      const code = status.healthy && nodeEligible ? 200 : 503;
+      this.opts.metrics?.healthzTotal.inc({ code: String(code) });
+      sendJSON(res, code, healthBody(status, nodeEligible));
+      return true;
+    }
+    return false;
   }
 }

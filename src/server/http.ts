@@ -40,3 +40,34 @@ export function sendJSON(res: ServerResponse, status: number, body: unknown, hea
   res.writeHead(status, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff', ...headers });
   res.end(JSON.stringify(body));
 }
+
+/**
+ * A server on one bind address whose routes are plain paths: `route` answers a path it knows and
+ * returns false for the rest, which get Go's net/http 404 (what upstream's muxes send).
+ */
+export abstract class PathServer {
+  private server: Server | undefined;
+
+  protected constructor(private readonly bindAddress: string) {}
+
+  protected abstract route(path: string, req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean>;
+
+  async start(): Promise<void> {
+    const { host, port } = splitHostPort(this.bindAddress);
+    this.server = await listen(async (req, res) => {
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (await this.route(path, req, res)) return;
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('404 page not found\n');
+    }, host, port);
+  }
+
+  address(): { port: number } | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? { port: a.port } : undefined;
+  }
+
+  stop(): Promise<void> {
+    return close(this.server);
+  }
+}

@@ -1,5 +1,5 @@
-import type { Server } from 'node:http';
-import { close, listen, sendJSON, splitHostPort } from './http.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PathServer, sendJSON } from './http.js';
 import type { ProxyMetrics } from './metrics.js';
 
 export interface MetricsServerOptions {
@@ -11,41 +11,28 @@ export interface MetricsServerOptions {
 }
 
 /** /metrics, /healthz ("ok"), /proxyMode and /configz on metricsBindAddress (default 127.0.0.1:10249). */
-export class MetricsServer {
-  private server: Server | undefined;
-
-  constructor(private readonly opts: MetricsServerOptions) {}
-
-  async start(): Promise<void> {
-    const { host, port } = splitHostPort(this.opts.bindAddress);
-    this.server = await listen(async (req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === '/metrics') {
-        const body = await this.opts.metrics.registry.metrics();
-        res.writeHead(200, { 'Content-Type': this.opts.metrics.registry.contentType });
-        res.end(body);
-      } else if (path === '/healthz') {
-        res.writeHead(200, { 'Content-Type': 'text/plain' });
-        res.end('ok');
-      } else if (path === '/proxyMode') {
-        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-        res.end(this.opts.proxyMode);
-      } else if (path === '/configz') {
-        // component-base configz: one entry per registered component, keyed by its API group.
-        sendJSON(res, 200, { 'kubeproxy.config.k8s.io': this.opts.configz() });
-      } else {
-        res.writeHead(404, { 'Content-Type': 'text/plain' });
-        res.end('404 page not found\n');
-      }
-    }, host, port);
+export class MetricsServer extends PathServer {
+  constructor(private readonly opts: MetricsServerOptions) {
+    super(opts.bindAddress);
   }
 
-  address(): { port: number } | undefined {
-    const a = this.server?.address();
-    return a && typeof a === 'object' ? { port: a.port } : undefined;
-  }
-
-  stop(): Promise<void> {
-    return close(this.server);
+  protected async route(path: string, _req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    if (path === '/metrics') {
+      const body = await this.opts.metrics.registry.metrics();
+      res.writeHead(200, { 'Content-Type': this.opts.metrics.registry.contentType });
+      res.end(body);
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.end('ok');
+    } else if (path === '/proxyMode') {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end(this.opts.proxyMode);
+    } else if (path === '/configz') {
+      // component-base configz: one entry per registered component, keyed by its API group.
+      sendJSON(res, 200, { 'kubeproxy.config.k8s.io': this.opts.configz() });
+    } else {
+      return false;
+    }
+    return true;
   }
 }
