@@ -2,6 +2,7 @@ import type { Endpoint } from '../../model/endpoint.js';
 import type { IPFamily } from '../../model/ip.js';
 import { cidrContains, parseCIDR } from '../../model/ip.js';
 import type { LocalDetector } from '../../model/local-detector.js';
+import { ifLocal, ifNotLocal } from './local-match.js';
 import type { NodePortAddresses } from '../../model/nodeport-addresses.js';
 import type { ServicePort } from '../../model/service-port.js';
 import { policyChains } from '../policy-chains.js';
@@ -118,32 +119,6 @@ export function computeProbability(n: number): string {
 
 function quote(comment: string): string {
   return comment.includes(' ') ? `"${comment}"` : comment;
-}
-
-function ifLocal(d: LocalDetector): string {
-  switch (d.kind) {
-    case 'cidr':
-      return `-s ${d.cidr}`;
-    case 'bridge':
-      return `-i ${d.interface}`;
-    case 'prefix':
-      return `-i ${d.prefix}+`;
-    case 'none':
-      return '';
-  }
-}
-
-function ifNotLocal(d: LocalDetector): string {
-  switch (d.kind) {
-    case 'cidr':
-      return `! -s ${d.cidr}`;
-    case 'bridge':
-      return `! -i ${d.interface}`;
-    case 'prefix':
-      return `! -i ${d.prefix}+`;
-    case 'none':
-      return '';
-  }
 }
 
 /** Whether localhost NodePorts are in force: IPv4 only, configured on, loopback among the addresses. */

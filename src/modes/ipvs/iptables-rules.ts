@@ -1,5 +1,5 @@
 import type { IPFamily } from '../../model/ip.js';
-import type { LocalDetector } from '../../model/local-detector.js';
+import { ifNotLocal } from '../iptables/local-match.js';
 import type { IpvsDesiredState, IpvsRuleConfig } from './desired.js';
 import * as sets from './ipset-specs.js';
 import { ipsetSpec } from './ipset-specs.js';
@@ -53,19 +53,6 @@ const SET_JUMPS: readonly SetJump[] = [
   { set: sets.LOAD_BALANCER_SOURCE_CIDR, table: 'filter', from: KUBE_SOURCE_RANGES_FIREWALL, to: 'RETURN', match: 'dst,dst,src' },
   { set: sets.LOAD_BALANCER_SOURCE_IP, table: 'filter', from: KUBE_SOURCE_RANGES_FIREWALL, to: 'RETURN', match: 'dst,dst,src' },
 ];
-
-function ifNotLocal(d: LocalDetector): string {
-  switch (d.kind) {
-    case 'cidr':
-      return `! -s ${d.cidr}`;
-    case 'bridge':
-      return `! -i ${d.interface}`;
-    case 'prefix':
-      return `! -i ${d.prefix}+`;
-    case 'none':
-      return '';
-  }
-}
 
 /**
  * The iptables rules IPVS mode needs (upstream's writeIptablesRules, §4.6 of the reference), in
