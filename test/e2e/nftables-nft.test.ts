@@ -1,18 +1,11 @@
 import t from 'tap';
 import { World } from '../support/e2e/world.js';
-import { LIFECYCLE_SCENARIOS, POLICY_SCENARIOS, runScenarios, SERVICE_SCENARIOS, type ModeChecks } from '../support/e2e/scenarios.js';
+import { LIFECYCLE_SCENARIOS, POLICY_SCENARIOS, runScenarios, SERVICE_SCENARIOS } from '../support/e2e/scenarios.js';
+import { nftablesChecks } from '../support/e2e/mode-checks.js';
 
 // nftables mode with the nft binary applier (`nft -j -f -`); nftables-netlink.test.ts runs the
 // same scenarios with the native netlink batch.
 const APPLIER = ['--nftables-applier=nft'];
-
-/** nftables mode's rules are its two tables; after --cleanup neither may exist in node1. */
-const nftablesChecks: ModeChecks = {
-  async rulesPresent(w) {
-    const r = await w.lab.exec('node1', ['nft', 'list', 'tables'], { allowFailure: true });
-    return /\btable ip6? kube-proxy\b/.test(r.stdout);
-  },
-};
 
 t.test('nftables mode (nft applier): service types with real traffic', async (t) => {
   const world = await World.create(t, { mode: 'nftables', proxyArgs: APPLIER });

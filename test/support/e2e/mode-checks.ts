@@ -27,4 +27,14 @@ export const ipvsChecks: ModeChecks = {
       /^:KUBE-(SERVICES|POSTROUTING|NODE-PORT|LOAD-BALANCER|MARK-MASQ|IPVS-FILTER|FORWARD)/m.test(save.stdout + save6.stdout)
     );
   },
+  hostCannotReachRemoteEndpointOfLocalPolicy: true,
+  emptyVirtualServerRefuses: true,
+};
+
+/** nftables mode's rules are its two tables; after --cleanup neither may exist in node1. */
+export const nftablesChecks: ModeChecks = {
+  async rulesPresent(w) {
+    const r = await w.lab.exec('node1', ['nft', 'list', 'tables'], { allowFailure: true });
+    return /\btable ip6? kube-proxy\b/.test(r.stdout);
+  },
 };
