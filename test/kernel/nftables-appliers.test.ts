@@ -4,8 +4,8 @@
  * must mean what the golden nft text means (nft 1.0.6 silently ignores JSON it does not know, so
  * only a read-back proves it), and a refused transaction must change nothing.
  */
-import t, { type Test } from 'tap';
-import { execFileSync, spawnSync } from 'node:child_process';
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,28 +25,15 @@ import { NftablesProxier } from '../../src/modes/nftables/proxier.js';
 import { buildSyncPlan, emptyAppliedState } from '../../src/modes/nftables/ruleset.js';
 import { silentLogger } from '../../src/util/log.js';
 import { service, slice, p80 } from '../support/unit/model-fixtures.js';
+import { createNetns } from '../support/native.js';
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'needs root for network namespaces');
   process.exit(0);
 }
 
-const created = new Set<string>();
-process.on('exit', () => {
-  for (const ns of created) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-});
-
-/** A fresh namespace `kptnft-<pid>-<purpose>`, removed when the test ends (and at exit). */
-function netns(t: Test, purpose: string): string {
-  const name = `kptnft-${process.pid}-${purpose}`;
-  execFileSync('ip', ['netns', 'add', name]);
-  created.add(name);
-  t.teardown(() => {
-    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    created.delete(name);
-  });
-  return name;
-}
+/** A fresh namespace, removed when the test ends (and at exit). */
+const netns = createNetns;
 
 const fam = (f: IPFamily): 'ip' | 'ip6' => (f === 'IPv4' ? 'ip' : 'ip6');
 
