@@ -18,9 +18,18 @@ function clusterIP(i: number): string {
   return `10.96.${(i >> 8) & 0xff}.${i & 0xff}`;
 }
 
-/** Pod j of service i: unique across the cluster (10.64.0.0/10 holds 4M addresses). */
+/**
+ * Addresses per service: endpoints 0..123 and four replacement pods (124..127) for changed
+ * endpoints, so a 100-endpoint service never shares a pod IP with its neighbour.
+ */
+export const POD_SLOTS = 128;
+export const MAX_ENDPOINTS_PER_SERVICE = POD_SLOTS - 4;
+/** 10.64.0.0/10 holds 4M addresses: 32768 services of POD_SLOTS pods. */
+export const MAX_SERVICES = (1 << 22) / POD_SLOTS - 1;
+
+/** Pod j of service i: unique across the cluster. */
 export function podIP(i: number, j: number): string {
-  const n = i * 64 + j;
+  const n = i * POD_SLOTS + j;
   return `10.${64 + ((n >> 16) & 0x3f)}.${(n >> 8) & 0xff}.${n & 0xff}`;
 }
 
@@ -45,7 +54,7 @@ export function benchSlice(i: number, endpoints: number, generation = 0): Endpoi
     metadata: { namespace: `ns${i % 50}`, name: `svc-${i}-abc`, labels: { 'kubernetes.io/service-name': `svc-${i}` } },
     addressType: 'IPv4',
     endpoints: Array.from({ length: endpoints }, (_, j) => ({
-      addresses: [podIP(i, j === 0 && generation > 0 ? 60 + (generation % 4) : j)],
+      addresses: [podIP(i, j === 0 && generation > 0 ? MAX_ENDPOINTS_PER_SERVICE + (generation % 4) : j)],
       nodeName: j % 3 === 0 ? BENCH_NODE : 'other-node',
       conditions: { ready: true },
     })),
@@ -73,4 +82,20 @@ export function changeOneEndpoint(tracker: ChangeTracker, size: WorkloadSize, ge
 
 export function peakRssMiB(): number {
   return Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10;
+}
+
+/** One new service with its endpoints (index `services + n`, so it never collides). */
+export function addOneService(tracker: ChangeTracker, size: WorkloadSize, n: number): Checkout {
+  const i = size.services + n;
+  tracker.upsertService(benchService(i));
+  tracker.upsertEndpointSlice(benchSlice(i, size.endpointsPerService));
+  return tracker.checkout();
+}
+
+/** 1% churn: one endpoint replaced in every hundredth service (at least one), all in one sync. */
+export function churnOnePercent(tracker: ChangeTracker, size: WorkloadSize, generation: number): Checkout {
+  const count = Math.max(1, Math.floor(size.services / 100));
+  const stride = Math.floor(size.services / count);
+  for (let k = 0; k < count; k++) tracker.upsertEndpointSlice(benchSlice(k * stride, size.endpointsPerService, generation));
+  return tracker.checkout();
 }
