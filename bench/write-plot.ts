@@ -9,7 +9,7 @@ export function writePlot(report: BenchReport, path: string): string {
   const env = report.environment;
   const svg = renderSvg(series, {
     title: `First full sync vs services (x${endpointsPerService ?? '?'} endpoints each)`,
-    subtitle: `${env.inVm ? 'VM lab (TCG), ' : ''}${env.cpus} CPUs, kernel ${env.kernel}, ${env.iptablesBackend}, ${env.date.slice(0, 10)}`,
+    subtitle: `${env.inVm ? 'VM lab (TCG), ' : ''}${env.cpus} CPUs, kernel ${env.kernel}, node ${env.node}, ${env.iptablesBackend}, ${env.date.slice(0, 10)}`,
     xLabel: 'services',
     yLabel: 'first full sync (log scale)',
   });

@@ -94,6 +94,11 @@ mount -t devtmpfs devtmpfs "$R/dev" || fail "mount the guest's /dev"
 mkdir -p "$R/dev/pts" "$R/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666 devpts "$R/dev/pts"
 mount -t tmpfs -o mode=1777 shm "$R/dev/shm"
+# devtmpfs has no /dev/fd or /dev/std* links (udev makes them elsewhere); "nft -f -" opens /dev/stdin.
+ln -s /proc/self/fd "$R/dev/fd" || :
+ln -s /proc/self/fd/0 "$R/dev/stdin" || :
+ln -s /proc/self/fd/1 "$R/dev/stdout" || :
+ln -s /proc/self/fd/2 "$R/dev/stderr" || :
 # The host's own tools (modprobe, iptables, ipvsadm) look for modules under the running release.
 chroot "$R" /bin/mkdir -p "/lib/modules/@KERNEL_VERSION@" || fail "create /lib/modules/@KERNEL_VERSION@"
 chroot "$R" /bin/mount --bind "@MODULE_TREE@" "/lib/modules/@KERNEL_VERSION@" || fail "bind the module tree"
